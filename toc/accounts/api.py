@@ -1,0 +1,106 @@
+"""REST API for the signed-in user: who am I, preferences, and API tokens for the desktop app."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from toc.accounts import services
+from toc.accounts.access import member
+from toc.accounts.models import CallingDevice, User
+from toc.lib.api import input_of
+from toc.lib.phone import format_for_display
+
+
+class MeOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    extension = serializers.CharField()
+    direct_number = serializers.CharField()
+    direct_number_display = serializers.CharField()
+    mobile_number = serializers.CharField()
+    calling_device = serializers.ChoiceField(choices=CallingDevice.choices)
+    roles = serializers.ListField(child=serializers.CharField())
+    organisation = serializers.DictField()
+    profile_completed = serializers.BooleanField()
+
+
+def describe_me(user: User) -> dict[str, Any]:
+    organisation = user.organisation
+    return {
+        "id": user.pk,
+        "email": user.email,
+        "name": user.display_name,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "extension": user.extension,
+        "direct_number": user.direct_number,
+        "direct_number_display": format_for_display(user.direct_number),
+        "mobile_number": user.mobile_number,
+        "calling_device": user.calling_device,
+        "roles": user.roles,
+        "organisation": (
+            {"id": organisation.pk, "name": organisation.name, "licence_tier": organisation.licence_tier}
+            if organisation
+            else None
+        ),
+        "profile_completed": user.profile_completed_at is not None,
+    }
+
+
+class MeApi(APIView):
+    @extend_schema(responses=MeOutputSerializer, summary="The signed-in user")
+    def get(self, request: Request) -> Response:
+        return Response(describe_me(member(request)))
+
+
+class PreferencesUpdateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        calling_device = serializers.ChoiceField(choices=CallingDevice.choices, required=False)
+        mobile_number = serializers.CharField(required=False, allow_blank=True, max_length=40)
+
+    @extend_schema(request=InputSerializer, responses=MeOutputSerializer, summary="Change calling device / mobile")
+    def patch(self, request: Request) -> Response:
+        data = input_of(self.InputSerializer, request.data)
+        user = services.update_preferences(user=member(request), **data)
+        return Response(describe_me(user))
+
+
+class TokenCreateApi(APIView):
+    """Exchange an e-mail address and password for an API token (the desktop app's sign-in).
+
+    The same throttle as the sign-in page applies."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Get an API token")
+    def post(self, request: Request) -> Response:
+        data = input_of(self.InputSerializer, request.data)
+        result = services.login_with_password(
+            request=request._request,
+            email=data["email"],
+            password=data["password"],
+            client_address=request.META.get("REMOTE_ADDR", ""),
+        )
+        if result.user is None:
+            headers = {"Retry-After": str(result.retry_after_seconds)} if result.retry_after_seconds else {}
+            status = 429 if result.retry_after_seconds else 400
+            return Response({"detail": result.error}, status=status, headers=headers)
+        token, _ = Token.objects.get_or_create(user=result.user)
+        return Response({"token": token.key}, status=201)

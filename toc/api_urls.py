@@ -1,0 +1,24 @@
+"""The REST API under /api/ (documented at /api/docs/)."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from toc.accounts.api import MeApi, PreferencesUpdateApi, TokenCreateApi
+from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
+from toc.presence.api import PresenceApi
+
+urlpatterns = [
+    path("me/", MeApi.as_view(), name="me"),
+    path("me/preferences/", PreferencesUpdateApi.as_view(), name="preferences"),
+    path("auth/token/", TokenCreateApi.as_view(), name="token"),
+    path("presence/", PresenceApi.as_view(), name="presence"),
+    path("directory/", DirectoryListApi.as_view(), name="directory"),
+    path("contacts/", ContactListCreateApi.as_view(), name="contacts"),
+    path("contacts/<int:contact_id>/", ContactDetailApi.as_view(), name="contact"),
+    re_path(
+        r"^favourites/(?P<kind>colleague|contact)/(?P<target_id>[0-9]+)/$", FavouriteApi.as_view(), name="favourite"
+    ),
+    path("search/", SearchApi.as_view(), name="search"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+]

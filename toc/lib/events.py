@@ -1,0 +1,45 @@
+"""Live events: the only way services tell clients that something changed.
+
+Services call `send_event` inside their transaction; the event leaves only after commit, so
+no client ever sees a change that was rolled back. Events go to per-user groups
+(`user.<id>`) or to a whole organisation (`org.<id>`, for directory-wide news such as
+presence). Every event is a JSON object with a `type` of the form `<app>.<past_tense>`.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def organisation_group(organisation_id: int) -> str:
+    return f"org.{organisation_id}"
+
+
+def send_event(
+    *,
+    event_type: str,
+    payload: dict[str, Any],
+    user_ids: Iterable[int] = (),
+    organisation_id: int | None = None,
+) -> None:
+    """Send `{"type": event_type, **payload}` to the given users and/or organisation after commit."""
+    groups = [user_group(user_id) for user_id in user_ids]
+    if organisation_id is not None:
+        groups.append(organisation_group(organisation_id))
+    message = {"type": "event.message", "event": {"type": event_type, **payload}}
+
+    def deliver() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        for group in groups:
+            async_to_sync(layer.group_send)(group, message)
+
+    transaction.on_commit(deliver)

@@ -1,0 +1,68 @@
+"""The one event socket per client (/ws/events/).
+
+It authenticates from the session (or `?token=` for the desktop app), joins the user's and
+the organisation's groups, registers the connection for presence, answers heartbeats, and
+forwards events that services send. It takes no orders: anything a client changes goes
+through the REST API, so nothing that arrives here is trusted.
+"""
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from toc.accounts.models import User
+from toc.lib.events import organisation_group, user_group
+from toc.presence import services as presence_services
+
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class EventsConsumer(AsyncJsonWebsocketConsumer):
+    user: User
+    groups_joined: list[str]
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.groups_joined = []
+        if not isinstance(user, User) or not user.is_active or user.organisation_id is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        assert user.organisation_id is not None
+        self.groups_joined = [user_group(user.pk), organisation_group(user.organisation_id)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await database_sync_to_async(presence_services.connect_client)(
+            user=user, channel_name=self.channel_name, session_key=self._session_key()
+        )
+        await self.send_json(
+            {"type": "realtime.connected", "user_id": user.pk, "heartbeat_seconds": settings.REALTIME_HEARTBEAT_SECONDS}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.groups_joined:
+            await database_sync_to_async(presence_services.disconnect_client)(channel_name=self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await database_sync_to_async(presence_services.touch_client)(channel_name=self.channel_name)
+            await self.send_json({"type": "pong"})
+            return
+        await self.send_json({"type": "realtime.error", "error": 'This socket only accepts {"type": "ping"}.'})
+
+    async def event_message(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        if event.get("type") == "accounts.signed_out" and event.get("session_key") == self._session_key():
+            await self.send_json({"type": "accounts.signed_out"})
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await self.send_json(event)
+
+    def _session_key(self) -> str:
+        session = self.scope.get("session")
+        return (session.session_key or "") if session is not None else ""
