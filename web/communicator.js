@@ -13,6 +13,7 @@ let me = null;
 function paintMe() {
   document.getElementById('me-avatar').textContent = initials(me.name);
   document.getElementById('menu-name').textContent = me.name;
+  document.getElementById('me-name').textContent = me.extension ? `${me.name} · ${me.extension}` : me.name;
   document.getElementById('direct-number').textContent = me.direct_number_display || 'No direct number';
 }
 
@@ -20,6 +21,7 @@ function paintMyPresence(presence) {
   paintDot(document.getElementById('me-presence-dot'), presence);
   document.getElementById('me-presence-label').textContent = presenceText(presence);
   document.getElementById('menu-presence').textContent = presenceText(presence);
+  document.getElementById('me-presence-text').textContent = presenceText(presence);
 }
 
 const preferences = new Preferences({ onSaved: (updated) => { me = updated; paintMe(); } });
@@ -71,9 +73,12 @@ const banner = document.getElementById('connection-banner');
 const socket = new EventSocket({
   onConnected: () => {
     banner.hidden = true;
-    loadState().catch(() => {});
+    loadState()
+      .then(() => { document.body.dataset.connected = 'true'; })
+      .catch(() => {});
   },
   onDisconnected: () => {
+    document.body.dataset.connected = 'false';
     banner.hidden = false;
     api('GET', 'me/').catch(() => {});
   },
@@ -88,4 +93,3 @@ const socket = new EventSocket({
   },
 });
 socket.start();
-document.body.dataset.ready = 'true';

@@ -1,0 +1,159 @@
+"""End-to-end set-up: the real server processes (daphne + a Celery worker) on 127.0.0.1,
+sharing the test database, and Debian's Chromium driven by Playwright.
+
+Tests here use `transactional_db`, so what they create is committed and the server sees it.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+# Playwright's sync API keeps an event loop on the main thread; the tests' own ORM calls are
+# plain synchronous code all the same (Django's documented switch for this case).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+START_TIMEOUT_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def database_url() -> str:
+    """The URL of the test database pytest-django created, for the server processes."""
+    config = connection.settings_dict
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{config['NAME']}"
+    user = config.get("USER") or "postgres"
+    host = config.get("HOST") or "127.0.0.1"
+    port = config.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{config['NAME']}"
+
+
+class Server:
+    def __init__(self, url: str, processes: dict[str, subprocess.Popen[bytes]], logs: Path) -> None:
+        self.url = url
+        self.processes = processes
+        self.logs = logs
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
+
+
+def _wait_until_up(url: str, processes: dict[str, subprocess.Popen[bytes]], logs: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited early:\n{(logs / f'{name}.log').read_text()}")
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server did not become healthy within {START_TIMEOUT_SECONDS} s")
+
+
+@pytest.fixture(scope="session")
+def e2e_server(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with django_db_blocker.unblock():
+        url_of_database = database_url()
+    port = free_port()
+    logs = tmp_path_factory.mktemp("server-logs")
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=url_of_database,
+        REDIS_URL=settings.REDIS_URL,
+        PYTHONUNBUFFERED="1",
+    )
+    commands = {
+        "web": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "toc.asgi:application"],
+        "worker": [sys.executable, "-m", "celery", "-A", "toc", "worker", "--pool", "solo", "--loglevel", "INFO"],
+    }
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for name, command in commands.items():
+            with (logs / f"{name}.log").open("wb") as log:
+                processes[name] = subprocess.Popen(
+                    command, env=env, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT
+                )
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_up(url, processes, logs)
+        yield Server(url, processes, logs)
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser(e2e_server: Server) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is required for the browser tests: `make browser` installs it")
+    with sync_playwright() as playwright:
+        # Playwright's own headless mode mutes audio; Chromium's new headless mode does not.
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=False,
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                "--allow-loopback-in-peer-connection",
+            ],
+            timeout=30_000,
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, e2e_server: Server) -> Iterator[Any]:
+    contexts: list[BrowserContext] = []
+
+    def make() -> Page:
+        context = browser.new_context(base_url=e2e_server.url, viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
