@@ -93,13 +93,15 @@ export class Directory {
 
   row(entry) {
     const isSelected = this.selected && this.selected.kind === entry.kind && this.selected.id === entry.id;
+    const label = entry.is_favourite ? `Remove ${entry.name} from Favourites` : `Add ${entry.name} to Favourites`;
     const star = h('button', {
       type: 'button',
       class: `star${entry.is_favourite ? ' on' : ''}`,
       'aria-pressed': String(entry.is_favourite),
-      title: entry.is_favourite ? `Remove ${entry.name} from Favourites` : `Add ${entry.name} to Favourites`,
+      'aria-label': label,
+      title: label,
       onclick: () => this.toggleFavourite(entry),
-    }, icon('star'), h('span', { class: 'visually-hidden' }, 'Favourite'));
+    }, icon('star'));
     return h('li', { class: 'entry-row', dataset: { kind: entry.kind, id: String(entry.id) } },
       h('button', {
         type: 'button',

@@ -71,7 +71,9 @@ def _wait_until_up(url: str, processes: dict[str, subprocess.Popen[bytes]], logs
 
 
 @pytest.fixture(scope="session")
-def e2e_server(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def e2e_server(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     with django_db_blocker.unblock():
         url_of_database = database_url()
     port = free_port()
