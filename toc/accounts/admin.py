@@ -1,9 +1,16 @@
 """Django admin for the operator: organisations, their SSO, users."""
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import ValidationError
 
 from toc.accounts.models import LoginThrottle, OidcConfiguration, Organisation, SsoDomain, User
+from toc.accounts.services import validate_extension
+from toc.lib.phone import normalise_e164
 
 
 class SsoDomainInline(admin.TabularInline):
@@ -23,8 +30,47 @@ class OrganisationAdmin(admin.ModelAdmin):
     inlines = [SsoDomainInline, OidcConfigurationInline]
 
 
+class UserAdminForm(UserChangeForm):
+    """The operator's user form applies the same rules as the services: extension, E.164 numbers."""
+
+    class Meta:
+        model = User
+        fields = "__all__"
+
+    def clean_extension(self) -> str:
+        extension = str(self.cleaned_data.get("extension") or "")
+        if not extension:
+            return ""
+        try:
+            return validate_extension(extension)
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["extension"]) from error
+
+    def _clean_number(self, field: str) -> str:
+        try:
+            return normalise_e164(str(self.cleaned_data.get(field) or ""), field=field)
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict[field]) from error
+
+    def clean_mobile_number(self) -> str:
+        return self._clean_number("mobile_number")
+
+    def clean_direct_number(self) -> str:
+        return self._clean_number("direct_number")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        organisation, extension = cleaned.get("organisation"), cleaned.get("extension")
+        if organisation and extension:
+            taken = User.objects.filter(organisation=organisation, extension=extension).exclude(pk=self.instance.pk)
+            if taken.exists():
+                self.add_error("extension", f"Extension {extension} is already taken in {organisation}.")
+        return cleaned
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserAdminForm
     ordering = ("organisation", "extension", "email")
     list_display = ("email", "first_name", "last_name", "organisation", "extension", "is_org_admin", "is_active")
     list_filter = ("organisation", "is_org_admin", "is_greetings_manager", "is_active")
