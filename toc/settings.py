@@ -156,6 +156,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_ADAPTER = "toc.accounts.sso.OrganisationSocialAccountAdapter"
+# allauth only runs SSO: its own sign-up, password and e-mail pages under /accounts/ stay off
+# (people are created by their organisation; password login is the wizard's).
+SOCIALACCOUNT_ONLY = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import screenshot
 from tests.factories import PASSWORD, make_organisation, make_user
@@ -31,7 +31,7 @@ def open_communicator(page: Page, user: User) -> None:
     expect(page.locator("body[data-connected=true]")).to_be_attached()
 
 
-def entry_dot(page: Page, user: User):  # type: ignore[no-untyped-def]
+def entry_dot(page: Page, user: User) -> Locator:
     return page.locator(f'#list [data-kind="colleague"][data-id="{user.pk}"] .presence-dot')
 
 
