@@ -78,3 +78,9 @@ def carol_client(carol: User) -> APIClient:
 @pytest.fixture
 def anonymous_client() -> APIClient:
     return APIClient()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests last: Playwright keeps an event loop on the main thread for the rest of
+    # the session, which asyncio tests cannot share.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

@@ -6,12 +6,12 @@ a `make run` beside it never shares groups or queues with the tests.
 
 from toc.lib import embedded_redis, env
 from toc.settings import *  # noqa: F403
-from toc.settings import CHANNEL_LAYERS, DATABASES, VAR_DIR
+from toc.settings import CHANNEL_LAYER_REDIS_OPTIONS, CHANNEL_LAYERS, DATABASES, VAR_DIR
 
 TEST_VAR_DIR = VAR_DIR / "test"
 if not env.get_str("REDIS_URL"):
     REDIS_URL = embedded_redis.url_for(TEST_VAR_DIR)
-    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, **CHANNEL_LAYER_REDIS_OPTIONS}]
     CELERY_BROKER_URL = REDIS_URL.replace("unix://", "redis+socket://", 1)
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = env.get_str("TOC_CHANNEL_PREFIX", "toc-test")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

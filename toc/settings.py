@@ -98,11 +98,16 @@ else:
 
 # Redis: channel layer and Celery broker. Without REDIS_URL the private embedded Redis.
 REDIS_URL = env.get_str("REDIS_URL") or embedded_redis.url_for(VAR_DIR)
+# channels_redis waits for messages with a blocking pop of up to 5 s. redis-py 8 gives every
+# read a 5 s socket timeout by default, which aborts idle receives (every quiet socket would
+# drop every few seconds) and, on Python 3.11, can swallow the cancellation of a closing
+# consumer. Reads block as channels_redis expects; connecting still times out.
+CHANNEL_LAYER_REDIS_OPTIONS: dict[str, Any] = {"socket_timeout": None, "socket_connect_timeout": 5}
 CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            "hosts": [{"address": REDIS_URL, **CHANNEL_LAYER_REDIS_OPTIONS}],
             "prefix": env.get_str("TOC_CHANNEL_PREFIX", "toc"),
             "capacity": 500,
             "expiry": 30,

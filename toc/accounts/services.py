@@ -158,7 +158,10 @@ def create_user(
         with transaction.atomic():
             user.save()
     except IntegrityError as error:
-        raise ValidationError({"extension": "That extension or number was just taken."}) from error
+        # Someone else took the e-mail address, extension or number between check and save.
+        raise ValidationError(
+            {"email": "That e-mail address, extension or direct number was just taken. Check them and try again."}
+        ) from error
     return user
 
 
@@ -166,6 +169,8 @@ def update_preferences(*, user: User, calling_device: str | None = None, mobile_
     """Change the default calling device and/or mobile number; both are checked together."""
     new_mobile = user.mobile_number if mobile_number is None else normalise_e164(mobile_number, field="mobile_number")
     new_device = user.calling_device if calling_device is None else calling_device
+    if not new_device:
+        raise ValidationError({"calling_device": "Choose a calling device."})
     if new_device not in CallingDevice.values:
         raise ValidationError({"calling_device": f"Unknown calling device “{new_device}”."})
     if new_device == CallingDevice.MOBILE and not new_mobile:
@@ -213,7 +218,10 @@ def _address_policy() -> throttling.ThrottlePolicy:
 
 
 def _state_of(row: LoginThrottle) -> throttling.ThrottleState:
-    return throttling.ThrottleState(row.failure_count, row.next_attempt_at, row.locked_until)
+    # A row is stored only when a failure is counted or cleared, so with failures on record
+    # `updated_at` is the time of the last one.
+    last_failure_at = row.updated_at if row.failure_count else None
+    return throttling.ThrottleState(row.failure_count, row.next_attempt_at, row.locked_until, last_failure_at)
 
 
 def _store(row: LoginThrottle, state: throttling.ThrottleState, now: datetime) -> None:

@@ -57,9 +57,12 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def event_message(self, message: dict[str, Any]) -> None:
         event = message["event"]
-        if event.get("type") == "accounts.signed_out" and event.get("session_key") == self._session_key():
-            await self.send_json({"type": "accounts.signed_out"})
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if event.get("type") == "accounts.signed_out":
+            # Only the sockets of the session that ended close; the user's other sessions
+            # stay open and are never shown another session's key.
+            if event.get("session_key") == self._session_key():
+                await self.send_json({"type": "accounts.signed_out"})
+                await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.send_json(event)
 
