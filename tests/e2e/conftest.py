@@ -9,12 +9,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
+from django import db
 from django.conf import settings
 from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
@@ -24,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
+T = TypeVar("T")
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 START_TIMEOUT_SECONDS = 30
 
@@ -46,10 +49,36 @@ def database_url() -> str:
 
 
 class Server:
-    def __init__(self, url: str, processes: dict[str, subprocess.Popen[bytes]], logs: Path) -> None:
+    def __init__(
+        self,
+        url: str,
+        commands: dict[str, list[str]],
+        env: dict[str, str],
+        logs: Path,
+    ) -> None:
         self.url = url
-        self.processes = processes
+        self.commands = commands
+        self.env = env
         self.logs = logs
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        with (self.logs / f"{name}.log").open("ab") as log:
+            self.processes[name] = subprocess.Popen(
+                self.commands[name], env=self.env, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def stop(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def wait_until_up(self) -> None:
+        _wait_until_up(self.url, self.processes, self.logs)
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
@@ -89,25 +118,15 @@ def e2e_server(
         "web": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "toc.asgi:application"],
         "worker": [sys.executable, "-m", "celery", "-A", "toc", "worker", "--pool", "solo", "--loglevel", "INFO"],
     }
-    processes: dict[str, subprocess.Popen[bytes]] = {}
+    server = Server(f"http://127.0.0.1:{port}", commands, env, logs)
     try:
-        for name, command in commands.items():
-            with (logs / f"{name}.log").open("wb") as log:
-                processes[name] = subprocess.Popen(
-                    command, env=env, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT
-                )
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, processes, logs)
-        yield Server(url, processes, logs)
+        for name in commands:
+            server.start(name)
+        server.wait_until_up()
+        yield server
     finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        for name in list(server.processes):
+            server.stop(name)
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +171,20 @@ def new_context(browser: Browser, e2e_server: Server) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
+
+
+def off_the_browser_thread(function: Callable[..., T], **kwargs: Any) -> T:
+    """Run a service that sends live events on another thread: events leave through
+    async_to_sync, which cannot run on the thread where Playwright keeps its event loop."""
+
+    def call() -> T:
+        try:
+            return function(**kwargs)
+        finally:
+            db.connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(call).result(timeout=30)
 
 
 def screenshot(page: Page, name: str) -> Path:
