@@ -28,6 +28,7 @@ from toc.accounts.models import (
     SsoDomain,
     User,
 )
+from toc.lib.events import send_event
 from toc.lib.phone import normalise_e164
 
 EXTENSION_PATTERN = re.compile(r"^[1-9][0-9]{2,3}$")
@@ -191,6 +192,11 @@ def complete_profile(*, user: User, calling_device: str, mobile_number: str, now
     User.objects.filter(pk=user.pk, profile_completed_at__isnull=True).update(profile_completed_at=completed_at)
     user.refresh_from_db(fields=["profile_completed_at"])
     return user
+
+
+def end_session(*, user: User, session_key: str) -> None:
+    """A session was signed out: its live sockets close themselves when this event arrives."""
+    send_event(event_type="accounts.signed_out", payload={"session_key": session_key}, user_ids=[user.pk])
 
 
 @dataclass(frozen=True)

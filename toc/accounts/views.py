@@ -11,7 +11,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from toc.accounts import selectors, services
 from toc.accounts.models import CallingDevice, User
-from toc.lib.events import send_event
 from toc.presence import state as presence_state
 
 KEEP_SIGNED_IN_SESSION_KEY = "toc_keep_signed_in"
@@ -139,12 +138,10 @@ def after_login(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     user = _signed_in_member(request)
-    if user is not None and request.session.session_key:
-        # The sockets of this session close themselves when this arrives.
-        send_event(
-            event_type="accounts.signed_out", payload={"session_key": request.session.session_key}, user_ids=[user.pk]
-        )
+    session_key = request.session.session_key
     logout(request)
+    if user is not None and session_key:
+        services.end_session(user=user, session_key=session_key)
     return redirect("accounts:login_method")
 
 
