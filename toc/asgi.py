@@ -1,5 +1,6 @@
 """ASGI entry point (daphne): HTTP through Django, WebSockets through Channels."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -19,3 +20,7 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(SessionOrTokenAuthStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Start-up objects live as long as the process: keep them out of every full garbage
+# collection, whose pauses otherwise make the tail of event delivery (docs/performance.md).
+gc.freeze()

@@ -94,6 +94,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
+    # A small pool per process: a new PostgreSQL connection per call costs more than the
+    # query (docs/performance.md). Never combine with DB_CONN_MAX_AGE > 0 (Django refuses).
+    if env.get_int("DB_POOL_MAX_SIZE", 4) > 0:
+        DATABASES["default"]["OPTIONS"] = {
+            "pool": {"min_size": 1, "max_size": env.get_int("DB_POOL_MAX_SIZE", 4), "timeout": 10}
+        }
     DATABASES["default"]["TEST"] = {"NAME": env.get_str("TOC_TEST_DATABASE_NAME", "test_toc")}
 
 # Redis: channel layer and Celery broker. Without REDIS_URL the private embedded Redis.
