@@ -108,6 +108,16 @@ class Deadline:
         return remaining if cap is None else min(remaining, cap)
 
 
+def run_step(name: str, command: list[str], env: dict[str, str], deadline: Deadline) -> bytes:
+    """Run one set-up command to completion (bounded by the deadline); its stdout, or BenchError."""
+    result = subprocess.run(
+        command, cwd=str(ROOT), env=env, capture_output=True, timeout=deadline.left(600), check=False
+    )
+    if result.returncode != 0:
+        raise BenchError(f"{name} failed:\n{result.stderr.decode(errors='replace')[-2000:]}")
+    return result.stdout
+
+
 def percentile(values: list[float], fraction: float) -> float | None:
     """Nearest-rank percentile (the value below which `fraction` of the values lie)."""
     if not values:
@@ -903,28 +913,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         created = True
         flush_redis(args.redis_url)
         log("migrating" + (" (reused database)" if reused else ""))
-        migrate = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=str(ROOT),
-            env=env,
-            capture_output=True,
-            timeout=deadline.left(600),
-            check=False,
-        )
-        if migrate.returncode != 0:
-            raise BenchError(f"migrate failed:\n{migrate.stderr.decode(errors='replace')[-2000:]}")
+        run_step("migrate", [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env, deadline)
         log(f"creating {args.clients} users")
-        seeded = subprocess.run(
-            [sys.executable, str(THIS_FILE), "--seed", str(args.clients)],
-            cwd=str(ROOT),
-            env=env,
-            capture_output=True,
-            timeout=deadline.left(600),
-            check=False,
-        )
-        if seeded.returncode != 0:
-            raise BenchError(f"seeding failed:\n{seeded.stderr.decode(errors='replace')[-2000:]}")
-        users = json.loads(seeded.stdout)["users"]
+        seeded = run_step("seeding", [sys.executable, str(THIS_FILE), "--seed", str(args.clients)], env, deadline)
+        users = json.loads(seeded)["users"]
         log(f"starting {args.servers} daphne process(es)")
         servers = start_servers(args.servers, env, log_dir, deadline)
         try:

@@ -47,10 +47,6 @@ class ContactInputSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
 
 
-def _contact_output(user: Any, contact_id: int) -> dict[str, Any]:
-    return next(entry for entry in selectors.list_contacts(user=user) if entry["id"] == contact_id)
-
-
 class DirectoryListApi(APIView):
     @extend_schema(responses=ColleagueSerializer(many=True), summary="Everyone in my organisation")
     def get(self, request: Request) -> Response:
@@ -64,26 +60,23 @@ class ContactListCreateApi(APIView):
 
     @extend_schema(request=ContactInputSerializer, responses=ContactOutputSerializer, summary="Add a contact")
     def post(self, request: Request) -> Response:
-        user = member(request)
         data = input_of(ContactInputSerializer, request.data)
-        contact = services.create_contact(owner=user, data=services.ContactInput(**data))
-        return Response(_contact_output(user, contact.pk), status=201)
+        contact = services.create_contact(owner=member(request), data=services.ContactInput(**data))
+        return Response(selectors.describe_contact(contact=contact), status=201)
 
 
 class ContactDetailApi(APIView):
     @extend_schema(responses=ContactOutputSerializer, summary="One of my contacts")
     def get(self, request: Request, contact_id: int) -> Response:
-        user = member(request)
-        contact = selectors.get_contact_for_user(user=user, contact_id=contact_id)
-        return Response(_contact_output(user, contact.pk))
+        contact = selectors.get_contact_for_user(user=member(request), contact_id=contact_id)
+        return Response(selectors.describe_contact(contact=contact))
 
     @extend_schema(request=ContactInputSerializer, responses=ContactOutputSerializer, summary="Change a contact")
     def put(self, request: Request, contact_id: int) -> Response:
-        user = member(request)
-        contact = selectors.get_contact_for_user(user=user, contact_id=contact_id)
+        contact = selectors.get_contact_for_user(user=member(request), contact_id=contact_id)
         data = input_of(ContactInputSerializer, request.data)
-        services.update_contact(contact=contact, data=services.ContactInput(**data))
-        return Response(_contact_output(user, contact.pk))
+        contact = services.update_contact(contact=contact, data=services.ContactInput(**data))
+        return Response(selectors.describe_contact(contact=contact))
 
     @extend_schema(responses={204: None}, summary="Delete a contact")
     def delete(self, request: Request, contact_id: int) -> Response:

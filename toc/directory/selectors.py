@@ -78,6 +78,12 @@ def list_directory(*, user: User) -> list[dict[str, Any]]:
     ]
 
 
+def describe_contact(*, contact: Contact) -> dict[str, Any]:
+    """One contact as the API shows it (the caller has loaded it for its owner)."""
+    is_favourite = Favourite.objects.filter(owner_id=contact.owner_id, contact=contact).exists()
+    return _contact_entry(contact, is_favourite)
+
+
 def list_contacts(*, user: User) -> list[dict[str, Any]]:
     _, favourite_contacts = _favourite_ids(user)
     contacts = Contact.objects.filter(owner=user).order_by("name", "pk")
