@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from toc.accounts.api import MeApi, PreferencesUpdateApi, TokenCreateApi
+from toc.calls.api import ActiveCallListApi, HistoryDetailApi, HistoryListApi, HistorySeenApi, IceServerListApi
 from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
 from toc.presence.api import PresenceApi
 
@@ -19,6 +20,11 @@ urlpatterns = [
         r"^favourites/(?P<kind>colleague|contact)/(?P<target_id>[0-9]+)/$", FavouriteApi.as_view(), name="favourite"
     ),
     path("search/", SearchApi.as_view(), name="search"),
+    path("calls/active/", ActiveCallListApi.as_view(), name="calls-active"),
+    path("calls/ice-servers/", IceServerListApi.as_view(), name="calls-ice-servers"),
+    path("calls/history/", HistoryListApi.as_view(), name="calls-history"),
+    path("calls/history/seen/", HistorySeenApi.as_view(), name="calls-history-seen"),
+    path("calls/history/<int:record_id>/", HistoryDetailApi.as_view(), name="calls-history-record"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

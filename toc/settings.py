@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "toc.presence",
     "toc.directory",
     "toc.realtime",
+    "toc.media",
+    "toc.calls",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +135,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "toc.presence.tasks.sweep_stale_connections",
         "schedule": 60.0,
     },
+    "sweep-calls": {"task": "toc.calls.tasks.sweep_calls", "schedule": 5.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -220,6 +223,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Live events: how often the client pings, and when a silent connection counts as gone.
 REALTIME_HEARTBEAT_SECONDS = env.get_int("REALTIME_HEARTBEAT_SECONDS", 25)
 REALTIME_STALE_AFTER_SECONDS = env.get_int("REALTIME_STALE_AFTER_SECONDS", 90)
+
+# Calls and media (docs/calls.md). ICE_SERVERS: comma-separated stun:/turn: URLs for browsers;
+# TURN entries get time-limited credentials from TURN_SECRET (coturn's use-auth-secret).
+ICE_SERVERS = env.get_list("ICE_SERVERS", [])
+TURN_SECRET = env.get_str("TURN_SECRET")
+TURN_CREDENTIAL_SECONDS = env.get_int("TURN_CREDENTIAL_SECONDS", 6 * 60 * 60)
+MEDIA_ALLOWED_NETWORKS = env.get_list("MEDIA_ALLOWED_NETWORKS", ["0.0.0.0/0", "::/0"])
+MEDIA_HOST_ADDRESSES = env.get_list("MEDIA_HOST_ADDRESSES", [])
+MEDIA_WORKER_CAPACITY = env.get_int("MEDIA_WORKER_CAPACITY", 12)
+MEDIA_WORKER_HEARTBEAT_SECONDS = env.get_int("MEDIA_WORKER_HEARTBEAT_SECONDS", 2)
+MEDIA_WORKER_DEAD_AFTER_SECONDS = env.get_int("MEDIA_WORKER_DEAD_AFTER_SECONDS", 10)
+CALL_RECONNECT_GRACE_SECONDS = env.get_int("CALL_RECONNECT_GRACE_SECONDS", 10)
+CALL_SIGNALLING_RATE = env.get_int("CALL_SIGNALLING_RATE", 20)
+CALL_SIGNALLING_BURST = env.get_int("CALL_SIGNALLING_BURST", 60)
+CALL_MAX_LIVE_PER_USER = env.get_int("CALL_MAX_LIVE_PER_USER", 2)
 
 LOGGING = {
     "version": 1,

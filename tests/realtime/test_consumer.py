@@ -225,7 +225,7 @@ async def test_anything_but_ping_gets_an_error_and_changes_nothing(alice: User, 
     # then
     assert await socket.receive_json_from(timeout=TIMEOUT) == {
         "type": "realtime.error",
-        "error": 'This socket only accepts {"type": "ping"}.',
+        "error": 'This socket accepts {"type": "ping"} and call.* messages.',
     }
     presence = await database_sync_to_async(presence_services.Presence.objects.get)(user=alice)
     assert presence.status == "available"

@@ -2,10 +2,12 @@
 
 It authenticates from the session (or `?token=` for the desktop app), joins the user's and
 the organisation's groups, registers the connection for presence, answers heartbeats, and
-forwards events that services send. It takes no orders: anything a client changes goes
-through the REST API, so nothing that arrives here is trusted.
+forwards events that services send. The only orders it takes are call signalling messages
+(`call.*`, handed to `toc.calls.signalling`, which trusts nothing in them); everything else a
+client changes goes through the REST API.
 """
 
+import time
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -14,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from toc.accounts.models import User
+from toc.calls.signalling import CallSignalling
 from toc.lib.events import organisation_group, user_group
 from toc.presence import services as presence_services
 
@@ -23,6 +26,7 @@ CLOSE_UNAUTHENTICATED = 4401
 class EventsConsumer(AsyncJsonWebsocketConsumer):
     user: User
     groups_joined: list[str]
+    calls: CallSignalling | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -36,6 +40,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.calls = CallSignalling(user=user, channel_name=self.channel_name, send=self.send_json, now=time.monotonic())
         await database_sync_to_async(presence_services.connect_client)(
             user=user, channel_name=self.channel_name, session_key=self._session_key()
         )
@@ -58,13 +63,20 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.groups_joined:
             await database_sync_to_async(presence_services.disconnect_client)(channel_name=self.channel_name)
+        if self.calls is not None:
+            await self.calls.disconnected()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             await database_sync_to_async(presence_services.touch_client)(channel_name=self.channel_name)
             await self.send_json({"type": "pong"})
             return
-        await self.send_json({"type": "realtime.error", "error": 'This socket only accepts {"type": "ping"}.'})
+        if isinstance(content, dict) and str(content.get("type", "")).startswith("call.") and self.calls is not None:
+            await self.calls.handle(content, now=time.monotonic())
+            return
+        await self.send_json(
+            {"type": "realtime.error", "error": 'This socket accepts {"type": "ping"} and call.* messages.'}
+        )
 
     async def event_message(self, message: dict[str, Any]) -> None:
         event = message["event"]

@@ -1,0 +1,119 @@
+"""The call state machine as tables: every (state, event, party) either moves as listed or is refused."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from toc.calls import state
+from toc.calls.state import CallEvent, CallState, CallValue, EndReason, InvalidTransitionError, Party
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+RING = timedelta(seconds=20)
+D, R, A, E = CallState.DIALING, CallState.RINGING, CallState.ANSWERED, CallState.ENDED
+
+ALLOWED = [
+    (D, CallEvent.RING, Party.SYSTEM, R, None),
+    (D, CallEvent.HANGUP, Party.CALLER, E, EndReason.CANCELLED),
+    (D, CallEvent.HANGUP, Party.SYSTEM, E, EndReason.CANCELLED),
+    (D, CallEvent.BUSY, Party.SYSTEM, E, EndReason.BUSY),
+    (D, CallEvent.UNREACHABLE, Party.SYSTEM, E, EndReason.UNREACHABLE),
+    (D, CallEvent.FAIL, Party.SYSTEM, E, EndReason.FAILED),
+    (R, CallEvent.ANSWER, Party.CALLEE, A, None),
+    (R, CallEvent.DECLINE, Party.CALLEE, E, EndReason.DECLINED),
+    (R, CallEvent.HANGUP, Party.CALLER, E, EndReason.CANCELLED),
+    (R, CallEvent.HANGUP, Party.SYSTEM, E, EndReason.CANCELLED),
+    (R, CallEvent.TIMEOUT, Party.SYSTEM, E, EndReason.NO_ANSWER),
+    (R, CallEvent.UNREACHABLE, Party.SYSTEM, E, EndReason.UNREACHABLE),
+    (R, CallEvent.FAIL, Party.SYSTEM, E, EndReason.FAILED),
+    (A, CallEvent.HANGUP, Party.CALLER, E, EndReason.COMPLETED),
+    (A, CallEvent.HANGUP, Party.CALLEE, E, EndReason.COMPLETED),
+    (A, CallEvent.HANGUP, Party.SYSTEM, E, EndReason.COMPLETED),
+    (A, CallEvent.FAIL, Party.SYSTEM, E, EndReason.FAILED),
+]
+ALLOWED_KEYS = {(before, event, party) for before, event, party, _, _ in ALLOWED}
+EVERYTHING = [(before, event, party) for before in CallState for event in CallEvent for party in Party]
+
+
+@pytest.mark.parametrize(("before", "event", "party", "after", "reason"), ALLOWED)
+def test_allowed_transitions(before, event, party, after, reason) -> None:
+    # given
+    call = CallValue(state=before, created_at=NOW, ring_deadline=NOW if before is R else None)
+
+    # when
+    result = state.apply(call, event, party=party, now=NOW + timedelta(seconds=1), ring_timeout=RING)
+
+    # then
+    assert (result.state, result.end_reason) == (after, reason)
+
+
+@pytest.mark.parametrize(("before", "event", "party"), [key for key in EVERYTHING if key not in ALLOWED_KEYS])
+def test_everything_else_is_refused(before, event, party) -> None:
+    # given
+    call = CallValue(state=before, created_at=NOW)
+
+    # when / then
+    with pytest.raises(InvalidTransitionError):
+        state.apply(call, event, party=party, now=NOW, ring_timeout=RING)
+
+
+def test_ringing_sets_the_deadline_from_the_ring_timeout() -> None:
+    # when
+    result = state.apply(CallValue(created_at=NOW), CallEvent.RING, party=Party.SYSTEM, now=NOW, ring_timeout=RING)
+
+    # then
+    assert result == CallValue(state=R, created_at=NOW, ringing_at=NOW, ring_deadline=NOW + RING)
+
+
+def test_answer_clears_the_deadline_and_records_the_time() -> None:
+    # given
+    ringing = CallValue(state=R, created_at=NOW, ringing_at=NOW, ring_deadline=NOW + RING)
+
+    # when
+    result = state.apply(
+        ringing, CallEvent.ANSWER, party=Party.CALLEE, now=NOW + timedelta(seconds=3), ring_timeout=RING
+    )
+
+    # then
+    assert result.answered_at == NOW + timedelta(seconds=3)
+    assert result.ring_deadline is None
+    assert result.is_live
+
+
+def test_timeout_before_the_deadline_is_refused() -> None:
+    # given
+    ringing = CallValue(state=R, created_at=NOW, ringing_at=NOW, ring_deadline=NOW + RING)
+
+    # when / then
+    with pytest.raises(InvalidTransitionError):
+        state.apply(ringing, CallEvent.TIMEOUT, party=Party.SYSTEM, now=NOW + timedelta(seconds=19), ring_timeout=RING)
+    ended = state.apply(ringing, CallEvent.TIMEOUT, party=Party.SYSTEM, now=NOW + RING, ring_timeout=RING)
+    assert (ended.state, ended.end_reason, ended.ended_at) == (E, EndReason.NO_ANSWER, NOW + RING)
+
+
+def test_an_ended_call_keeps_its_first_reason() -> None:
+    # given
+    ended = CallValue(state=E, end_reason=EndReason.DECLINED, ended_at=NOW)
+
+    # when / then
+    for event in CallEvent:
+        with pytest.raises(InvalidTransitionError):
+            state.apply(ended, event, party=Party.SYSTEM, now=NOW, ring_timeout=RING)
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "allowed"),
+    [
+        (state.LegState.NEW, state.LegState.CONNECTED, True),
+        (state.LegState.NEW, state.LegState.ENDED, True),
+        (state.LegState.CONNECTED, state.LegState.ENDED, True),
+        (state.LegState.CONNECTED, state.LegState.NEW, False),
+        (state.LegState.ENDED, state.LegState.CONNECTED, False),
+        (state.LegState.ENDED, state.LegState.NEW, False),
+    ],
+)
+def test_leg_transitions(current, target, allowed) -> None:
+    if allowed:
+        assert state.advance_leg(current, target) is target
+    else:
+        with pytest.raises(InvalidTransitionError):
+            state.advance_leg(current, target)

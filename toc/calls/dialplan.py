@@ -1,0 +1,94 @@
+"""The dial plan: what a string of keypad characters means, as a pure function.
+
+`resolve()` turns what the user dialled into a `Route`: an extension to look up in the
+caller's organisation, an outside number for the carrier, an emergency call, a feature that
+is reserved but not built yet (park slots 6xx, conference rooms 7xx, the voicemail codes
+*86, *84+ext, *85+ext and 999), or a refusal with a sentence for the user. Which
+organisation owns the extension is the caller's: the plan never reaches another tenant.
+911 is checked first and never refused by any rule here.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+EMERGENCY_NUMBER = "911"
+MAX_DIALLED_LENGTH = 32
+_ALLOWED = re.compile(r"^\+?[0-9*#]+$")
+_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+class RouteKind(StrEnum):
+    EXTENSION = "extension"
+    OUTSIDE = "outside"
+    EMERGENCY = "emergency"
+    RESERVED = "reserved"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: RouteKind
+    dialled: str
+    target: str = ""  # the extension, or the E.164 number
+    message: str = ""  # for RESERVED and INVALID: what the user is told
+
+
+def normalise_dialled(raw: str) -> str:
+    """Strip the separators people type or paste: spaces, dashes, dots and parentheses."""
+    return _SEPARATORS.sub("", raw or "")
+
+
+def _reserved(dialled: str, feature: str) -> Route:
+    return Route(RouteKind.RESERVED, dialled, message=f"{feature} ({dialled}) is not available yet.")
+
+
+def _outside(dialled: str, region: str) -> Route | None:
+    digits = dialled.lstrip("+")
+    if not digits.isdigit():
+        return None
+    candidates = [dialled] if dialled.startswith("+") else []
+    if len(digits) == 10 or (len(digits) == 11 and digits.startswith("1")):
+        candidates.append(digits)
+    for text in candidates:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return Route(RouteKind.OUTSIDE, dialled, target=e164)
+    return None
+
+
+def resolve(raw: str, *, region: str = "CA") -> Route:
+    """What dialling `raw` means in the plan (the extension itself is looked up by the caller)."""
+    dialled = normalise_dialled(raw)
+    if not dialled:
+        return Route(RouteKind.INVALID, dialled, message="Enter a number or an extension to call.")
+    if len(dialled) > MAX_DIALLED_LENGTH or not _ALLOWED.match(dialled):
+        message = "A number can hold only digits, *, # and a leading +."
+        return Route(RouteKind.INVALID, dialled[:MAX_DIALLED_LENGTH], message=message)
+    if dialled == EMERGENCY_NUMBER:
+        return Route(RouteKind.EMERGENCY, dialled, target=EMERGENCY_NUMBER)
+    if dialled == "*86":
+        return _reserved(dialled, "Your voicemail")
+    if re.fullmatch(r"\*84[0-9]{3,4}", dialled):
+        return _reserved(dialled, "Voicemail login")
+    if re.fullmatch(r"\*85[0-9]{3,4}", dialled):
+        return _reserved(dialled, "Listening to a voicemail greeting")
+    if dialled == "999":
+        return _reserved(dialled, "Voicemail")
+    if re.fullmatch(r"6[0-9]{2}", dialled):
+        return _reserved(dialled, "Call park")
+    if re.fullmatch(r"7[0-9]{2}", dialled):
+        return _reserved(dialled, "Conference rooms")
+    if re.fullmatch(r"[1-9][0-9]{2,3}", dialled):
+        return Route(RouteKind.EXTENSION, dialled, target=dialled)
+    outside = _outside(dialled, region)
+    if outside is not None:
+        return outside
+    message = f"{dialled} is not an extension or a phone number that can be called."
+    return Route(RouteKind.INVALID, dialled, message=message)

@@ -1,0 +1,139 @@
+"""Calls, their legs, the log of every transition, and each user's call history.
+
+A call's state and timestamps mirror `toc.calls.state.CallValue`; only the services change
+them, under a row lock on the call. Names and numbers are copied onto the call when it is
+placed, so history still reads right after someone is renamed or leaves.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from toc.calls.state import CallState, EndReason, LegState, Party
+
+
+class CallStatus(models.TextChoices):
+    DIALING = CallState.DIALING.value, "Dialing"
+    RINGING = CallState.RINGING.value, "Ringing"
+    ANSWERED = CallState.ANSWERED.value, "Answered"
+    ENDED = CallState.ENDED.value, "Ended"
+
+
+class CallEndReason(models.TextChoices):
+    COMPLETED = EndReason.COMPLETED.value, "Completed"
+    BUSY = EndReason.BUSY.value, "Busy"
+    NO_ANSWER = EndReason.NO_ANSWER.value, "No answer"
+    DECLINED = EndReason.DECLINED.value, "Declined"
+    CANCELLED = EndReason.CANCELLED.value, "Cancelled"
+    UNREACHABLE = EndReason.UNREACHABLE.value, "Unreachable"
+    FAILED = EndReason.FAILED.value, "Failed"
+
+
+class LegStatus(models.TextChoices):
+    NEW = LegState.NEW.value, "New"
+    CONNECTED = LegState.CONNECTED.value, "Connected"
+    ENDED = LegState.ENDED.value, "Ended"
+
+
+class PartyRole(models.TextChoices):
+    CALLER = Party.CALLER.value, "Caller"
+    CALLEE = Party.CALLEE.value, "Callee"
+    SYSTEM = Party.SYSTEM.value, "System"
+
+
+class Call(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    caller = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    callee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    dialled = models.CharField(max_length=32)
+    caller_name = models.CharField(max_length=200)
+    caller_number = models.CharField(max_length=32)
+    callee_name = models.CharField(max_length=200)
+    callee_number = models.CharField(max_length=32)
+    state = models.CharField(max_length=10, choices=CallStatus.choices, default=CallStatus.DIALING)
+    end_reason = models.CharField(max_length=12, choices=CallEndReason.choices, blank=True)
+    end_detail = models.CharField(max_length=200, blank=True, help_text="Why a failed call failed, in words.")
+    media_worker = models.ForeignKey("media.MediaWorker", null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    ringing_at = models.DateTimeField(null=True, blank=True)
+    ring_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "media_worker"])]
+
+    def __str__(self) -> str:
+        return f"{self.caller_number} -> {self.dialled} ({self.state})"
+
+
+class Leg(models.Model):
+    """One endpoint's media connection to the engine (a softphone session in a call)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="legs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    party = models.CharField(max_length=10, choices=PartyRole.choices)
+    channel_name = models.CharField(max_length=200, db_index=True, help_text="The socket that signals for it.")
+    state = models.CharField(max_length=10, choices=LegStatus.choices, default=LegStatus.NEW)
+    detached_at = models.DateTimeField(null=True, blank=True, help_text="When its socket went away.")
+    created_at = models.DateTimeField(default=timezone.now)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.party} leg of {self.call_id}"
+
+
+class CallTransition(models.Model):
+    """The log of every change of a call's state: what happened, caused by whom, when."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="transitions")
+    event = models.CharField(max_length=12)
+    party = models.CharField(max_length=10, choices=PartyRole.choices)
+    from_state = models.CharField(max_length=10, choices=CallStatus.choices, blank=True)
+    to_state = models.CharField(max_length=10, choices=CallStatus.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.call_id}: {self.from_state} -{self.event}-> {self.to_state}"
+
+
+class HistoryDirection(models.TextChoices):
+    OUTGOING = "outgoing", "Outgoing"
+    INCOMING = "incoming", "Incoming"
+    MISSED = "missed", "Missed"
+
+
+class CallRecord(models.Model):
+    """One line of one user's call history, written when the call ends."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="+")
+    direction = models.CharField(max_length=10, choices=HistoryDirection.choices)
+    outcome = models.CharField(max_length=12, choices=CallEndReason.choices)
+    counterpart_name = models.CharField(max_length=200)
+    counterpart_number = models.CharField(max_length=32)
+    counterpart_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField()
+    is_seen = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "call"], name="one_record_per_call_and_owner")]
+        indexes = [models.Index(fields=["owner", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}: {self.direction} {self.counterpart_number}"
