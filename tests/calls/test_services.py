@@ -507,3 +507,24 @@ def test_a_failed_leg_fails_the_call(
     assert (call.state, call.end_reason, call.end_detail) == ("ended", "failed", "The call's audio connection failed.")
     assert leg.state == "ended"
     assert leg.connected_at is not None
+
+
+def test_a_caller_with_calls_in_progress_cannot_start_more(
+    alice: User, bob: User, acme: Organisation, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given: alice has two live calls
+    online(bob)
+    online(make_user(acme, "dave", extension="104"))
+    place(alice, "102")
+    place(alice, "104")
+
+    # when
+    with pytest.raises(CallError) as error:
+        place(alice, "102")
+
+    # then
+    assert (error.value.code, error.value.message) == (
+        "conflict",
+        "You already have calls in progress; hang one up first.",
+    )
+    assert Call.objects.filter(caller=alice).count() == 2

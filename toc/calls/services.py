@@ -100,6 +100,8 @@ def place_call(*, user: User, channel_name: str, destination: str, sdp: str, now
         raise CallError("invalid", problem)
     route, callee = _route_for(user, destination)
     with transaction.atomic():
+        if _live_call_count(user) >= settings.CALL_MAX_LIVE_PER_USER:
+            raise CallError("conflict", "You already have calls in progress; hang one up first.")
         worker = _pick_worker(moment)
         call = Call.objects.create(
             organisation_id=user.organisation_id,
