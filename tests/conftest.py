@@ -13,7 +13,7 @@ from tests.factories import make_organisation, make_user
 from toc.accounts.models import Organisation, User
 from toc.lib import embedded_redis, env
 
-pytest_plugins = ["tests.sockets"]
+pytest_plugins = ["tests.sockets", "tests.audio"]
 
 _redis_process: subprocess.Popen[bytes] | None = None
 

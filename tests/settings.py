@@ -20,3 +20,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(TEST_VAR_DIR / "celerybeat-schedule")
 MEDIA_ROOT = TEST_VAR_DIR / "media"
 # Fast hashing: the suite creates many users; production keeps Django's default.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Media in tests goes only to 127.0.0.1 (DESIGN.md's network rule): the engine gathers only
+# loopback candidates and drops any remote candidate outside 127.0.0.0/8.
+MEDIA_HOST_ADDRESSES = ["127.0.0.1"]
+MEDIA_ALLOWED_NETWORKS = ["127.0.0.0/8"]

@@ -48,6 +48,7 @@ def test_placing_a_call_rings_the_callee_and_plays_ringback_to_the_caller(
         "Bob Tester",
         "102",
     )
+    assert call.ringing_at is not None
     assert call.ring_deadline == call.ringing_at + timedelta(seconds=20)
     leg = Leg.objects.get(call=call)
     assert (leg.user_id, leg.party, leg.channel_name, leg.state) == (alice.pk, "caller", "socket.caller", "new")
@@ -191,6 +192,7 @@ def test_hanging_up_an_answered_call_completes_it_with_its_duration(
     assert (call.state, call.end_reason) == ("ended", "completed")
     assert sorted(commands[-1]["leg_ids"]) == sorted(str(leg.pk) for leg in Leg.objects.filter(call=call))
     record = CallRecord.objects.get(owner=alice)
+    assert record.answered_at is not None
     assert (record.direction, record.outcome, (record.ended_at - record.answered_at).seconds) == (
         "outgoing",
         "completed",

@@ -1,5 +1,5 @@
-"""End-to-end set-up: the real server processes (daphne + a Celery worker) on 127.0.0.1,
-sharing the test database, and Debian's Chromium driven by Playwright.
+"""End-to-end set-up: the real server processes (daphne, a Celery worker, a media worker) on
+127.0.0.1, sharing the test database, and Debian's Chromium driven by Playwright.
 
 Tests here use `transactional_db`, so what they create is committed and the server sees it.
 """
@@ -9,17 +9,19 @@ import socket
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy
 import pytest
 import requests
 from django import db
 from django.conf import settings
 from django.db import connection
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 # Playwright's sync API keeps an event loop on the main thread; the tests' own ORM calls are
 # plain synchronous code all the same (Django's documented switch for this case).
@@ -99,6 +101,16 @@ def _wait_until_up(url: str, processes: dict[str, subprocess.Popen[bytes]], logs
     raise RuntimeError(f"the server did not become healthy within {START_TIMEOUT_SECONDS} s")
 
 
+def wait_for_media_worker(server: "Server") -> None:
+    from toc.media.models import MediaWorker
+
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not MediaWorker.objects.exists():
+        if time.monotonic() > deadline or server.processes["media"].poll() is not None:
+            raise RuntimeError(f"the media worker did not register:\n{server.log('media')}")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def e2e_server(
     django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
@@ -117,53 +129,96 @@ def e2e_server(
     commands = {
         "web": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "toc.asgi:application"],
         "worker": [sys.executable, "-m", "celery", "-A", "toc", "worker", "--pool", "solo", "--loglevel", "INFO"],
+        "media": [sys.executable, "manage.py", "media_worker", "--capacity", "8"],
     }
     server = Server(f"http://127.0.0.1:{port}", commands, env, logs)
     try:
         for name in commands:
             server.start(name)
         server.wait_until_up()
+        with django_db_blocker.unblock():
+            wait_for_media_worker(server)
         yield server
     finally:
         for name in list(server.processes):
             server.stop(name)
 
 
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+]
+
+
 @pytest.fixture(scope="session")
-def browser(e2e_server: Server) -> Iterator[Browser]:
+def playwright_driver(e2e_server: Server) -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is required for the browser tests: `make browser` installs it")
     with sync_playwright() as playwright:
-        # Playwright's own headless mode mutes audio; Chromium's new headless mode does not.
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=False,
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                "--allow-loopback-in-peer-connection",
-            ],
-            timeout=30_000,
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+        yield playwright
+
+
+def launch(playwright: Playwright, *extra: str) -> Browser:
+    # Playwright's own headless mode mutes audio; Chromium's new headless mode does not.
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=False, args=[*CHROMIUM_ARGS, *extra], timeout=30_000
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    launched = launch(playwright_driver)
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser_with_tone(playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Chromium whose fake microphone plays a steady tone of `hz` (0: silence); one per tone."""
+    folder = tmp_path_factory.mktemp("tones")
+    launched: dict[int, Browser] = {}
+
+    def get(hz: int) -> Browser:
+        if hz not in launched:
+            wav = folder / f"tone-{hz}.wav"
+            write_tone(wav, hz)
+            launched[hz] = launch(playwright_driver, f"--use-file-for-fake-audio-capture={wav}")
+        return launched[hz]
+
+    yield get
+    for each in launched.values():
+        each.close()
+
+
+def write_tone(path: Path, hz: int, *, seconds: int = 4, rate: int = 48000) -> None:
+    """A mono 16-bit WAV of a sine at -9 dBFS (Chromium loops it), or silence for hz=0."""
+    samples = numpy.arange(seconds * rate)
+    amplitude = 0.355 * 32767 if hz else 0.0
+    data = (amplitude * numpy.sin(2 * numpy.pi * hz * samples / rate)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(data.tobytes())
 
 
 @pytest.fixture
 def new_context(browser: Browser, e2e_server: Server) -> Iterator[Any]:
+    """New pages in fresh contexts, of `browser` or of another Chromium (`on=`)."""
     contexts: list[BrowserContext] = []
 
-    def make() -> Page:
-        context = browser.new_context(base_url=e2e_server.url, viewport={"width": 1280, "height": 800})
+    def make(on: Browser | None = None) -> Page:
+        context = (on or browser).new_context(base_url=e2e_server.url, viewport={"width": 1280, "height": 800})
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()

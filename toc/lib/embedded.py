@@ -1,5 +1,5 @@
 """The embedded default as one command (`make run`): private Redis, migrations, the demo
-organisation, then the same processes as the Procfile (web, worker, beat) supervised together.
+organisation, then the same processes as the Procfile (web, worker, beat, media) supervised together.
 
 Stopping it (Ctrl+C) stops every process it started; if one of them dies, the rest are
 stopped too, so it never runs half an application.
@@ -48,6 +48,7 @@ def _processes(host: str, port: int, var_dir: Path) -> dict[str, list[str]]:
         ],
         "worker": [python, "-m", "celery", "-A", "toc", "worker", "--loglevel", "WARNING", "--concurrency", "2"],
         "beat": [python, "-m", "celery", "-A", "toc", "beat", "--loglevel", "WARNING"],
+        "media": [python, str(settings.BASE_DIR / "manage.py"), "media_worker"],
     }
 
 

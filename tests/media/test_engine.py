@@ -1,0 +1,478 @@
+"""The media engine with aiortc clients acting as browsers: real audio, checked by frequency and level.
+
+Each client sends a known tone (or silence) and analyses what it decodes (FFT peak ±10 Hz,
+level in dBFS). Media only ever goes to 127.0.0.1: both sides gather loopback host candidates
+only, the engine allows 127.0.0.0/8, and a guard fails any test in which ICE is handed a remote
+candidate outside loopback (before a single packet could be sent to it).
+"""
+
+import asyncio
+import fractions
+import time
+import wave
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+import pytest_asyncio
+from aiortc import RTCConfiguration, RTCPeerConnection
+
+from tests.audio import RATE, WAIT_SECONDS, Client, loudest_block_dbfs, peaks, rms_dbfs, tone_dbfs
+from toc.media.engine import (
+    RINGBACK,
+    MediaEngine,
+    MediaError,
+    Tone,
+)
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60), pytest.mark.usefixtures("loopback_only")]
+
+SETTLE_SECONDS = 0.4
+LOOPBACK = ["127.0.0.0/8"]
+OUTSIDE_CANDIDATE = "candidate:9 1 udp 2122260223 192.0.2.7 50000 typ host"
+MDNS_CANDIDATE = "candidate:8 1 udp 2122260223 0b5a9e3c-1111-2222-3333-444455556666.local 50001 typ host"
+
+
+class Media:
+    """An engine, the events it reported, and the clients connected to it."""
+
+    def __init__(self, **options: Any) -> None:
+        self.events: list[tuple[str, str, str]] = []
+        self.engine = MediaEngine(allowed_networks=LOOPBACK, on_leg_event=self.record_event, **options)
+        self.clients: list[Client] = []
+
+    async def record_event(self, leg_id: str, kind: str, detail: str) -> None:
+        self.events.append((leg_id, kind, detail))
+
+    def events_of(self, leg_id: str) -> list[tuple[str, str]]:
+        return [(kind, detail) for leg, kind, detail in self.events if leg == leg_id]
+
+    async def wait_for_event(self, leg_id: str, kind: str) -> None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not any(k == kind for k, _ in self.events_of(leg_id)):
+            assert time.monotonic() < deadline, f"leg {leg_id} never reported {kind}: {self.events_of(leg_id)}"
+            await asyncio.sleep(0.02)
+
+    def client(self, frequency: float | None, **options: Any) -> Client:
+        client = Client(frequency, **options)
+        self.clients.append(client)
+        return client
+
+    async def connect(self, leg_id: str, frequency: float | None, **options: Any) -> Client:
+        client = self.client(frequency, **options)
+        answer = await self.engine.create_leg(leg_id, await client.offer())
+        await client.accept(answer)
+        await asyncio.wait_for(client.connected.wait(), WAIT_SECONDS)
+        await self.wait_for_event(leg_id, "connected")
+        return client
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+        await asyncio.wait_for(self.engine.close(), WAIT_SECONDS)
+
+
+@pytest_asyncio.fixture
+async def make_media() -> AsyncIterator[Callable[..., Media]]:
+    made: list[Media] = []
+
+    def make(**options: Any) -> Media:
+        made.append(Media(**options))
+        return made[-1]
+
+    yield make
+    for media in made:
+        await media.close()
+
+
+@pytest.fixture
+def media(make_media: Callable[..., Media]) -> Media:
+    return make_media()
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.02)
+
+
+def candidate_addresses(sdp: str) -> list[str]:
+    return [line.split()[4] for line in sdp.splitlines() if line.startswith("a=candidate:")]
+
+
+def with_candidates(offer: str, *candidates: str) -> str:
+    """The offer with extra candidate lines after its first one."""
+    lines = offer.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("a=candidate:"))
+    return "\r\n".join([*lines[: first + 1], *(f"a={c}" for c in candidates), *lines[first + 1 :]]) + "\r\n"
+
+
+def without_end_of_candidates(offer: str) -> str:
+    return "\r\n".join(line for line in offer.splitlines() if line != "a=end-of-candidates") + "\r\n"
+
+
+def without_candidates(offer: str) -> str:
+    return "\r\n".join(line for line in offer.splitlines() if not line.startswith("a=candidate:")) + "\r\n"
+
+
+# 1. Two legs bridged
+
+
+@pytest.mark.parametrize("codec", ["opus", "PCMU"])
+async def test_two_bridged_legs_hear_each_other(media: Media, codec: str) -> None:
+    # given
+    alice = await media.connect("a", 440.0, codec=codec)
+    bob = await media.connect("b", 1000.0, codec=codec)
+
+    # when
+    await media.engine.bridge("call-1", ["a", "b"])
+    await asyncio.sleep(SETTLE_SECONDS)
+    alice_heard, bob_heard = await asyncio.gather(alice.listen(), bob.listen())
+
+    # then
+    assert peaks(alice_heard, 1)[0] == pytest.approx(1000.0, abs=10)
+    assert rms_dbfs(alice_heard) > -30
+    assert peaks(bob_heard, 1)[0] == pytest.approx(440.0, abs=10)
+    assert rms_dbfs(bob_heard) > -30
+    for leg_id, sent in (("a", 440.0), ("b", 1000.0)):
+        stats = media.engine.stats(leg_id)
+        assert stats.peak_hz == pytest.approx(sent, abs=10)
+        assert stats.rms_dbfs > -30
+        assert (stats.leg_id, stats.connection_state, stats.codec) == (leg_id, "connected", codec)
+        assert stats.frames_received >= 50
+        assert stats.frames_sent >= 50
+
+
+# 2. Playback into a leg that is not bridged
+
+
+async def test_a_leg_alone_hears_silence_then_ringback_then_silence(media: Media) -> None:
+    # given
+    client = await media.connect("a", 440.0)
+    await asyncio.sleep(SETTLE_SECONDS)
+    before = await client.listen()
+
+    # when
+    await media.engine.play("a", RINGBACK, loop=True)
+    await asyncio.sleep(0.2)
+    during = await client.listen()
+    await media.engine.stop_play("a")
+    await asyncio.sleep(SETTLE_SECONDS)
+    after = await client.listen()
+
+    # then
+    assert rms_dbfs(before) < -60
+    assert peaks(during, 2) == [pytest.approx(440.0, abs=10), pytest.approx(480.0, abs=10)]
+    assert rms_dbfs(during) > -30
+    assert rms_dbfs(after) < -60
+
+
+def write_prompt(path: Path, hz: float, rate: int) -> None:
+    """Three seconds of `hz` at `rate`, in the container and codec the file name says (wav or ogg)."""
+    t = np.arange(rate * 3) / rate
+    samples = (np.sin(2 * np.pi * hz * t) * 8000).astype(np.int16)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le" if path.suffix == ".wav" else "libopus", rate=rate, layout="mono")
+        for start in range(0, samples.size, 960):
+            frame = av.AudioFrame.from_ndarray(samples[start : start + 960].reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = start
+            frame.time_base = fractions.Fraction(1, rate)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+@pytest.mark.parametrize(("name", "rate"), [("prompt.wav", 16_000), ("prompt.ogg", 48_000)])
+async def test_an_audio_file_plays_into_a_leg(media: Media, tmp_path: Path, name: str, rate: int) -> None:
+    # given
+    path = tmp_path / name
+    write_prompt(path, 1200.0, rate)
+    client = await media.connect("a", None)
+
+    # when
+    await media.engine.play("a", path)
+    await asyncio.sleep(0.2)
+    heard = await client.listen()
+
+    # then
+    assert peaks(heard, 1)[0] == pytest.approx(1200.0, abs=10)
+    assert rms_dbfs(heard) > -30
+
+
+async def test_a_file_that_cannot_be_read_is_refused(media: Media, tmp_path: Path) -> None:
+    await media.connect("a", None)
+    (tmp_path / "notes.wav").write_text("not audio")
+    for path in (tmp_path / "missing.wav", tmp_path / "notes.wav"):
+        with pytest.raises(MediaError, match="cannot be played"):
+            await media.engine.play("a", path)
+
+
+# 3. A bridge of three
+
+
+async def test_each_of_three_legs_hears_the_other_two_but_not_itself(media: Media) -> None:
+    # given
+    tones = {"a": 440.0, "b": 1000.0, "c": 1600.0}
+    clients = {leg_id: await media.connect(leg_id, hz) for leg_id, hz in tones.items()}
+
+    # when
+    await media.engine.bridge("conference", list(tones))
+    await asyncio.sleep(SETTLE_SECONDS)
+    heard = dict(zip(clients, await asyncio.gather(*(c.listen() for c in clients.values())), strict=True))
+
+    # then
+    for leg_id, own in tones.items():
+        others = sorted(hz for other, hz in tones.items() if other != leg_id)
+        assert peaks(heard[leg_id], 2) == [pytest.approx(hz, abs=10) for hz in others], leg_id
+        assert rms_dbfs(heard[leg_id]) > -30
+        weakest_other = min(tone_dbfs(heard[leg_id], hz) for hz in others)
+        assert tone_dbfs(heard[leg_id], own) < weakest_other - 40, leg_id
+
+
+async def test_a_leg_moved_to_another_bridge_stops_hearing_the_first(media: Media) -> None:
+    # given
+    alice = await media.connect("a", 440.0)
+    await media.connect("b", 1000.0)
+    await media.connect("c", 1600.0)
+    await media.engine.bridge("first", ["a", "b"])
+
+    # when
+    await media.engine.bridge("second", ["a", "c"])
+    await asyncio.sleep(SETTLE_SECONDS)
+    heard = await alice.listen()
+
+    # then
+    assert peaks(heard, 1)[0] == pytest.approx(1600.0, abs=10)
+    assert tone_dbfs(heard, 1000.0) < tone_dbfs(heard, 1600.0) - 40
+
+
+# 4. DTMF
+
+
+async def test_dtmf_is_heard_by_the_other_leg_not_by_the_one_that_pressed(media: Media) -> None:
+    # given
+    alice = await media.connect("a", None)
+    bob = await media.connect("b", None)
+    await media.engine.bridge("call-1", ["a", "b"])
+    await asyncio.sleep(SETTLE_SECONDS)
+
+    # when
+    await media.engine.dtmf("a", "5")
+    bob_heard, alice_heard = await asyncio.gather(bob.listen(), alice.listen())
+
+    # then
+    assert peaks(bob_heard, 2) == [pytest.approx(770.0, abs=10), pytest.approx(1336.0, abs=10)]
+    assert loudest_block_dbfs(bob_heard) > -30
+    assert rms_dbfs(alice_heard) < -60
+
+
+async def test_dtmf_refuses_characters_that_are_not_keys(media: Media) -> None:
+    await media.connect("a", None)
+    with pytest.raises(MediaError, match="0-9"):
+        await media.engine.dtmf("a", "5A")
+    with pytest.raises(MediaError):
+        await media.engine.dtmf("a", "")
+
+
+# 5. Recording
+
+
+async def test_record_writes_what_the_leg_sends(media: Media, tmp_path: Path) -> None:
+    # given
+    await media.connect("a", 440.0)
+    path = tmp_path / "a.wav"
+
+    # when
+    await media.engine.record("a", path)
+    await asyncio.sleep(1.0)
+    seconds = await media.engine.stop_record("a")
+
+    # then
+    assert seconds == pytest.approx(1.0, abs=0.15)
+    with wave.open(str(path), "rb") as recording:
+        assert (recording.getnchannels(), recording.getsampwidth(), recording.getframerate()) == (1, 2, RATE)
+        assert recording.getnframes() / RATE == pytest.approx(seconds, abs=1e-6)
+        samples = np.frombuffer(recording.readframes(recording.getnframes()), dtype="<i2")
+    assert peaks(samples, 1)[0] == pytest.approx(440.0, abs=10)
+    assert rms_dbfs(samples) > -30
+    assert await media.engine.stop_record("a") == 0.0
+
+
+# 6. What the engine refuses
+
+
+async def test_create_leg_refuses_offers_it_cannot_answer(media: Media) -> None:
+    # given
+    video_only = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    video_only.addTransceiver("video", direction="sendrecv")
+    await video_only.setLocalDescription(await video_only.createOffer())
+    no_audio = video_only.localDescription.sdp
+    await video_only.close()
+
+    # when / then
+    for offer, message in (
+        ("", "empty"),
+        ("hello", "not valid SDP"),
+        ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:zz\r\n", "not valid SDP"),
+        (no_audio, "no audio"),
+    ):
+        with pytest.raises(MediaError, match=message):
+            await media.engine.create_leg("a", offer)
+    assert media.engine.leg_count == 0
+    assert media.events == []
+
+
+async def test_a_duplicate_leg_id_is_refused_and_the_first_leg_stays(media: Media) -> None:
+    # given
+    await media.connect("a", 440.0)
+    second = media.client(1000.0)
+
+    # when / then
+    with pytest.raises(MediaError, match="already a leg a"):
+        await media.engine.create_leg("a", await second.offer())
+    assert media.engine.leg_count == 1
+    assert media.engine.stats("a").connection_state == "connected"
+
+
+async def test_unknown_legs_are_refused(media: Media, tmp_path: Path) -> None:
+    engine = media.engine
+    calls = [
+        engine.play("nobody", RINGBACK),
+        engine.stop_play("nobody"),
+        engine.record("nobody", tmp_path / "x.wav"),
+        engine.stop_record("nobody"),
+        engine.dtmf("nobody", "1"),
+        engine.bridge("call-1", ["nobody"]),
+        engine.unbridge("nobody"),
+        engine.add_ice_candidate("nobody", None),
+    ]
+    for call in calls:
+        with pytest.raises(MediaError, match="no leg nobody"):
+            await call
+    with pytest.raises(MediaError, match="no leg nobody"):
+        engine.stats("nobody")
+    await engine.hangup("nobody")  # already gone: nothing to do
+    assert not (tmp_path / "x.wav").exists()
+
+
+async def test_only_allowed_candidates_reach_ice(media: Media) -> None:
+    # given: an offer that also lists an outside and an mDNS candidate, and trickles more
+    client = media.client(440.0)
+    offer = without_end_of_candidates(await client.offer())
+    own_candidate = next(line for line in offer.splitlines() if line.startswith("a=candidate:"))[2:]
+
+    # when
+    answer = await media.engine.create_leg("a", with_candidates(offer, OUTSIDE_CANDIDATE, MDNS_CANDIDATE))
+    await client.accept(answer)
+    outside = await media.engine.add_ice_candidate("a", {"candidate": OUTSIDE_CANDIDATE, "sdpMid": "0"})
+    inside = await media.engine.add_ice_candidate("a", {"candidate": own_candidate, "sdpMLineIndex": 0})
+    end = await media.engine.add_ice_candidate("a", None)
+
+    # then
+    assert (outside, inside, end) == (False, True, True)
+    addresses = candidate_addresses(answer)
+    assert addresses
+    assert set(addresses) == {"127.0.0.1"}
+    await asyncio.wait_for(client.connected.wait(), WAIT_SECONDS)
+    with pytest.raises(MediaError, match="not valid"):
+        await media.engine.add_ice_candidate("a", {"candidate": "candidate:nonsense", "sdpMid": "0"})
+    with pytest.raises(MediaError, match="object"):
+        await media.engine.add_ice_candidate("a", {"sdpMid": "0"})
+
+
+async def test_video_is_declined_and_audio_still_flows(media: Media) -> None:
+    # given
+    client = media.client(440.0, video=True)
+
+    # when
+    answer = await media.engine.create_leg("a", await client.offer())
+    await client.accept(answer)
+    await asyncio.wait_for(client.connected.wait(), WAIT_SECONDS)
+    await media.engine.play("a", Tone((700.0,), 1000, 0), loop=True)
+    await asyncio.sleep(SETTLE_SECONDS)
+    heard = await client.listen()
+
+    # then
+    video_section = answer.split("m=video")[1]
+    assert "a=inactive" in video_section
+    assert peaks(heard, 1)[0] == pytest.approx(700.0, abs=10)
+    assert media.engine.stats("a").peak_hz == pytest.approx(440.0, abs=10)
+
+
+# 7. Lifecycle
+
+
+async def test_hangup_reports_closed_once_and_close_leaves_nothing_running(media: Media) -> None:
+    # given
+    alice = await media.connect("a", 440.0)
+    await media.connect("b", 1000.0)
+    await media.engine.bridge("call-1", ["a", "b"])
+
+    # when
+    await media.engine.hangup("a")
+    await media.engine.hangup("a")
+
+    # then
+    assert media.events_of("a") == [("connected", ""), ("closed", "")]
+    assert media.engine.leg_count == 1
+    await wait_until(lambda: alice.pc.connectionState == "closed")
+
+    # when
+    await media.close()
+    await asyncio.sleep(0.1)
+
+    # then
+    assert media.events_of("b") == [("connected", ""), ("closed", "")]
+    assert media.engine.leg_count == 0
+    assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
+
+
+async def test_a_leg_that_never_connects_fails_then_closes(make_media: Callable[..., Media]) -> None:
+    # given: an offer with no candidates the engine could reach
+    media = make_media(connect_timeout=0.5)
+    client = media.client(440.0)
+    offer = without_candidates(await client.offer())
+
+    # when
+    await media.engine.create_leg("a", offer)
+    await media.wait_for_event("a", "closed")
+
+    # then
+    assert media.events_of("a") == [("failed", "The call's audio did not connect within 0.5 seconds."), ("closed", "")]
+    assert media.engine.leg_count == 0
+
+
+async def test_a_client_closing_its_side_closes_the_leg(media: Media) -> None:
+    # given
+    client = await media.connect("a", 440.0)
+
+    # when
+    await client.pc.close()
+    await media.wait_for_event("a", "closed")
+
+    # then
+    assert media.events_of("a") == [("connected", ""), ("closed", "")]
+    assert media.engine.leg_count == 0
+
+
+async def test_a_failing_event_handler_does_not_break_the_engine(media: Media) -> None:
+    # given
+    async def broken(leg_id: str, kind: str, detail: str) -> None:
+        media.events.append((leg_id, kind, detail))
+        raise RuntimeError("handler bug")
+
+    media.engine = MediaEngine(allowed_networks=LOOPBACK, on_leg_event=broken)
+    await media.connect("a", 440.0)
+
+    # when
+    await media.engine.hangup("a")
+
+    # then
+    assert media.events_of("a") == [("connected", ""), ("closed", "")]
+    assert media.engine.leg_count == 0

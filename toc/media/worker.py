@@ -1,0 +1,218 @@
+"""A media worker process: one `MediaEngine`, driven by commands over the channel layer.
+
+The worker registers a `MediaWorker` row with its own channel name, heart-beats it, and runs
+the commands the call engine sends (`toc.media.control.send_command`):
+
+- `media.create_leg` {call_id, leg_id, sdp, reply_channel, ringback, bridge_leg_ids}: answers
+  the offer (the answer goes to `reply_channel` as a `call.sdp` event), then plays ringback,
+  or joins the leg to the call's bridge with `bridge_leg_ids`.
+- `media.ice` {call_id, leg_id, candidate}: a trickled remote candidate (outside
+  MEDIA_ALLOWED_NETWORKS: dropped).
+- `media.dtmf` {call_id, leg_id, digits}: the leg's keypad digits, played to the others.
+- `media.hangup` {call_id, leg_ids}: closes the legs.
+- `media.stats` {leg_ids, reply_channel}: replies `{"type": "media.stats", "stats": {...}}`.
+
+Commands of one call run in order; different calls run concurrently. What happens to a leg
+(connected, failed, closed) is reported to the call engine through `WorkerHooks`, so this
+module does not depend on `toc.calls`. A worker that stops (SIGTERM) ends its calls first;
+one that dies is noticed by the call engine's sweep when its heart-beat stops.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from toc.media.engine import RINGBACK, MediaEngine, MediaError, restrict_host_addresses
+from toc.media.models import MediaWorker
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerHooks:
+    """Synchronous callbacks into the call engine (run in a thread, with database access)."""
+
+    leg_event: Callable[[str, str, str], None]  # (leg_id, "connected" | "failed" | "closed", detail)
+    worker_stopping: Callable[[MediaWorker], None]
+
+
+class MediaWorkerProcess:
+    def __init__(self, *, hooks: WorkerHooks, capacity: int, name: str = "") -> None:
+        self.hooks = hooks
+        self.capacity = capacity
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.channel_name = ""
+        self.engine = MediaEngine(allowed_networks=settings.MEDIA_ALLOWED_NETWORKS, on_leg_event=self._leg_event)
+        self.queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self.runners: dict[str, asyncio.Task[None]] = {}
+        if settings.MEDIA_HOST_ADDRESSES:
+            restrict_host_addresses(settings.MEDIA_HOST_ADDRESSES)
+
+    @property
+    def layer(self) -> BaseChannelLayer:
+        layer = get_channel_layer()
+        assert layer is not None, "The media worker needs a channel layer."
+        return layer
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.channel_name = await self.layer.new_channel("media.")
+        await database_sync_to_async(self._register)()
+        logger.info("media worker %s ready on %s (capacity %d)", self.name, self.channel_name, self.capacity)
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        receiver = asyncio.create_task(self._receive(stop))
+        await stop.wait()
+        receiver.cancel()
+        heartbeat.cancel()
+        await asyncio.gather(receiver, heartbeat, return_exceptions=True)
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        row = await database_sync_to_async(MediaWorker.objects.filter(name=self.name).first)()
+        if row is not None:
+            await database_sync_to_async(self.hooks.worker_stopping)(row)
+            await database_sync_to_async(MediaWorker.objects.filter(pk=row.pk).delete)()
+        for runner in self.runners.values():
+            runner.cancel()
+        await asyncio.gather(*self.runners.values(), return_exceptions=True)
+        await self.engine.close()
+        logger.info("media worker %s stopped", self.name)
+
+    def _register(self) -> None:
+        MediaWorker.objects.update_or_create(
+            name=self.name,
+            defaults={
+                "channel_name": self.channel_name,
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "capacity": self.capacity,
+                "last_seen_at": timezone.now(),
+            },
+        )
+
+    def _beat(self) -> bool:
+        return MediaWorker.objects.filter(name=self.name).update(last_seen_at=timezone.now()) == 1
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if not await database_sync_to_async(self._beat)():
+                    # Declared dead while stalled: those calls were ended; start clean.
+                    logger.warning("media worker %s was declared dead; dropping its legs", self.name)
+                    await self.engine.close()
+                    await database_sync_to_async(self._register)()
+            except Exception:
+                logger.exception("media worker heart-beat failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=settings.MEDIA_WORKER_HEARTBEAT_SECONDS)
+            except TimeoutError:
+                pass
+
+    async def _receive(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            message = await self.layer.receive(self.channel_name)
+            self.dispatch(message)
+
+    def dispatch(self, message: dict[str, Any]) -> None:
+        """Queue a command behind the earlier commands of the same call."""
+        key = str(message.get("call_id") or message.get("type"))
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = asyncio.Queue()
+            self.runners[key] = asyncio.create_task(self._run_queue(key, queue))
+        queue.put_nowait(message)
+
+    async def _run_queue(self, key: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        try:
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), timeout=30)
+                except TimeoutError:
+                    if queue.empty():
+                        return
+                    continue
+                await self._run(message)
+        finally:
+            if self.queues.get(key) is queue:
+                del self.queues[key]
+                self.runners.pop(key, None)
+
+    async def _run(self, message: dict[str, Any]) -> None:
+        handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+            "media.create_leg": self._create_leg,
+            "media.ice": self._ice,
+            "media.dtmf": self._dtmf,
+            "media.hangup": self._hangup,
+            "media.stats": self._stats,
+        }
+        handler = handlers.get(str(message.get("type")))
+        if handler is None:
+            logger.warning("media worker: unknown command %r", message.get("type"))
+            return
+        try:
+            await handler(message)
+        except MediaError as error:
+            leg_id = message.get("leg_id")
+            logger.warning("media command %s failed: %s", message.get("type"), error)
+            if isinstance(leg_id, str) and message.get("type") == "media.create_leg":
+                await self._leg_event(leg_id, "failed", f"The call's audio could not start: {error}")
+        except Exception:
+            logger.exception("media command %s crashed", message.get("type"))
+
+    async def _create_leg(self, message: dict[str, Any]) -> None:
+        leg_id = str(message["leg_id"])
+        answer = await self.engine.create_leg(leg_id, str(message["sdp"]))
+        await self.layer.send(
+            str(message["reply_channel"]),
+            {
+                "type": "event.message",
+                "event": {"type": "call.sdp", "call_id": message["call_id"], "leg_id": leg_id, "sdp": answer},
+            },
+        )
+        bridged = [str(other) for other in message.get("bridge_leg_ids") or []]
+        if bridged:
+            for other in bridged:
+                await self._quietly(self.engine.stop_play(other))
+            await self.engine.bridge(str(message["call_id"]), [*bridged, leg_id])
+        elif message.get("ringback"):
+            await self.engine.play(leg_id, RINGBACK, loop=True)
+
+    async def _ice(self, message: dict[str, Any]) -> None:
+        await self.engine.add_ice_candidate(str(message["leg_id"]), message.get("candidate"))
+
+    async def _dtmf(self, message: dict[str, Any]) -> None:
+        await self.engine.dtmf(str(message["leg_id"]), str(message["digits"]))
+
+    async def _hangup(self, message: dict[str, Any]) -> None:
+        for leg_id in message.get("leg_ids") or []:
+            await self.engine.hangup(str(leg_id))
+
+    async def _stats(self, message: dict[str, Any]) -> None:
+        stats: dict[str, Any] = {}
+        for leg_id in message.get("leg_ids") or []:
+            try:
+                stats[str(leg_id)] = asdict(self.engine.stats(str(leg_id)))
+            except MediaError:
+                stats[str(leg_id)] = None
+        await self.layer.send(str(message["reply_channel"]), {"type": "media.stats", "stats": stats})
+
+    async def _quietly(self, action: Awaitable[None]) -> None:
+        try:
+            await action
+        except MediaError:
+            pass
+
+    async def _leg_event(self, leg_id: str, kind: str, detail: str) -> None:
+        try:
+            await database_sync_to_async(self.hooks.leg_event)(leg_id, kind, detail)
+        except Exception:
+            logger.exception("reporting %s of leg %s failed", kind, leg_id)
