@@ -65,7 +65,9 @@ class MediaWorkerProcess:
         return layer
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.channel_name = await self.layer.new_channel("media.")
+        # The default prefix: channels_redis reads every process-local channel of a layer through
+        # one shared Redis list, and a second prefix would starve the other consumers' receives.
+        self.channel_name = await self.layer.new_channel()
         await database_sync_to_async(self._register)()
         logger.info("media worker %s ready on %s (capacity %d)", self.name, self.channel_name, self.capacity)
         heartbeat = asyncio.create_task(self._heartbeat(stop))

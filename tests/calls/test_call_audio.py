@@ -1,0 +1,192 @@
+"""A whole call through the stack with real audio: two aiortc clients acting as softphones signal
+on the event socket, a media worker (in this process, on the same channel layer) hosts the
+legs, and each side hears the other's tone, checked by FFT at the far end."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+from tests.audio import LISTEN_SECONDS, Client, peaks, rms_dbfs, tone_dbfs
+from tests.sockets import TIMEOUT, Connect, connected, drain, signed_in_browser
+from toc.accounts.models import User
+from toc.calls.management.commands.media_worker import _leg_event, _worker_stopping
+from toc.calls.models import Call, CallRecord, Leg
+from toc.media.models import MediaWorker
+from toc.media.worker import MediaWorkerProcess, WorkerHooks
+from toc.presence.models import Connection
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.asyncio,
+    pytest.mark.timeout(90),
+    pytest.mark.usefixtures("loopback_only"),
+]
+
+ALICE_HZ = 700.0
+BOB_HZ = 1000.0
+
+
+@pytest_asyncio.fixture
+async def media_worker(own_channel_layer: None) -> AsyncIterator[MediaWorkerProcess]:
+    stop = asyncio.Event()
+    worker = MediaWorkerProcess(hooks=WorkerHooks(leg_event=_leg_event, worker_stopping=_worker_stopping), capacity=4)
+    task = asyncio.create_task(worker.run(stop))
+    for _ in range(100):
+        if await database_sync_to_async(MediaWorker.objects.exists)():
+            break
+        await asyncio.sleep(0.05)
+    yield worker
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+async def socket_of(user: User, open_socket: Connect) -> WebsocketCommunicator:
+    socket = await open_socket(browser=await database_sync_to_async(signed_in_browser)(user))
+    await connected(socket)
+    await drain(socket)
+    return socket
+
+
+async def next_of_type(socket: WebsocketCommunicator, event_type: str, **fields: Any) -> dict[str, Any]:
+    while True:
+        received = await socket.receive_json_from(timeout=TIMEOUT)
+        if received["type"] == event_type and all(received.get(k) == v for k, v in fields.items()):
+            return received
+
+
+async def next_call_state(socket: WebsocketCommunicator, state: str) -> dict[str, Any]:
+    while True:
+        received = await next_of_type(socket, "call.updated")
+        if received["call"]["state"] == state:
+            return received["call"]
+
+
+async def engine_stats(worker: MediaWorkerProcess, leg_ids: list[str]) -> dict[str, Any]:
+    layer = get_channel_layer()
+    reply_channel = await layer.new_channel()
+    await layer.send(worker.channel_name, {"type": "media.stats", "leg_ids": leg_ids, "reply_channel": reply_channel})
+    reply = await asyncio.wait_for(layer.receive(reply_channel), TIMEOUT)
+    return dict(reply["stats"])
+
+
+async def test_two_softphones_hear_each_other_through_the_engine(
+    alice: User, bob: User, media_worker: MediaWorkerProcess, open_socket: Connect
+) -> None:
+    # given: alice and bob are signed in; alice sends a 700 Hz tone, bob 1000 Hz
+    alice_socket = await socket_of(alice, open_socket)
+    bob_socket = await socket_of(bob, open_socket)
+    alice_phone, bob_phone = Client(ALICE_HZ), Client(BOB_HZ)
+    try:
+        # when alice dials 102
+        await alice_socket.send_json_to(
+            {"type": "call.place", "request_id": "p", "destination": "102", "sdp": await alice_phone.offer()}
+        )
+        placed = await next_of_type(alice_socket, "call.placed")
+        call_id = placed["call"]["id"]
+        answer = await next_of_type(alice_socket, "call.sdp", call_id=call_id)
+        assert answer["leg_id"] == placed["call"]["leg_id"]
+        await alice_phone.accept(answer["sdp"])
+        await asyncio.wait_for(alice_phone.connected.wait(), TIMEOUT)
+
+        # then bob's session rings and alice hears ringback (440 + 480 Hz), not bob
+        ringing = await next_call_state(bob_socket, "ringing")
+        assert ringing["id"] == call_id
+        ringback = await alice_phone.listen(0.6)
+        assert peaks(ringback, 2) == [pytest.approx(440, abs=10), pytest.approx(480, abs=10)]
+
+        # when bob answers
+        await bob_socket.send_json_to(
+            {"type": "call.answer", "request_id": "a", "call_id": call_id, "sdp": await bob_phone.offer()}
+        )
+        bob_answer = await next_of_type(bob_socket, "call.sdp", call_id=call_id)
+        await bob_phone.accept(bob_answer["sdp"])
+        await asyncio.wait_for(bob_phone.connected.wait(), TIMEOUT)
+        assert (await next_call_state(alice_socket, "answered"))["id"] == call_id
+        await asyncio.sleep(0.5)
+        alice_heard, bob_heard = await asyncio.gather(alice_phone.listen(), bob_phone.listen())
+
+        # then each hears the other's tone, loud, and not their own or the ringback
+        assert peaks(alice_heard, 1) == [pytest.approx(BOB_HZ, abs=10)]
+        assert peaks(bob_heard, 1) == [pytest.approx(ALICE_HZ, abs=10)]
+        assert rms_dbfs(alice_heard) > -30 and rms_dbfs(bob_heard) > -30
+        assert tone_dbfs(alice_heard, ALICE_HZ) < -60
+        assert tone_dbfs(alice_heard, 480) < -60
+        # and the engine hears both
+        legs = {
+            leg.party: str(leg.pk) for leg in await database_sync_to_async(list)(Leg.objects.filter(call_id=call_id))
+        }
+        stats = await engine_stats(media_worker, [legs["caller"], legs["callee"]])
+        assert stats[legs["caller"]]["peak_hz"] == pytest.approx(ALICE_HZ, abs=10)
+        assert stats[legs["callee"]]["peak_hz"] == pytest.approx(BOB_HZ, abs=10)
+        assert {leg.state for leg in await database_sync_to_async(list)(Leg.objects.filter(call_id=call_id))} == {
+            "connected"
+        }
+
+        # when alice presses 5 on the keypad, bob hears its DTMF pair
+        await alice_socket.send_json_to({"type": "call.dtmf", "request_id": "d", "call_id": call_id, "digits": "5"})
+        await next_of_type(alice_socket, "call.accepted", request_id="d")
+        dtmf = await bob_phone.listen(0.15)
+        assert tone_dbfs(dtmf, 770) > -40 and tone_dbfs(dtmf, 1336) > -40
+
+        # when bob hangs up
+        await bob_socket.send_json_to({"type": "call.hangup", "request_id": "h", "call_id": call_id})
+
+        # then both see it completed, the engine let go of both legs, and both histories hold it
+        ended = await next_call_state(alice_socket, "ended")
+        assert (ended["end_reason"], ended["end_message"]) == ("completed", "Call ended.")
+        for _ in range(100):
+            if media_worker.engine.leg_count == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert media_worker.engine.leg_count == 0
+        records = await database_sync_to_async(list)(CallRecord.objects.order_by("owner_id"))
+        assert [(record.owner_id, record.direction, record.outcome) for record in records] == [
+            (alice.pk, "outgoing", "completed"),
+            (bob.pk, "incoming", "completed"),
+        ]
+    finally:
+        await alice_phone.close()
+        await bob_phone.close()
+
+
+async def test_a_stopping_worker_ends_its_calls_and_says_why(
+    alice: User, bob: User, own_channel_layer: None, open_socket: Connect
+) -> None:
+    # given a call ringing on a worker
+    stop = asyncio.Event()
+    worker = MediaWorkerProcess(hooks=WorkerHooks(leg_event=_leg_event, worker_stopping=_worker_stopping), capacity=4)
+    task = asyncio.create_task(worker.run(stop))
+    while not await database_sync_to_async(MediaWorker.objects.exists)():
+        await asyncio.sleep(0.05)
+    alice_socket = await socket_of(alice, open_socket)
+    await socket_of(bob, open_socket)
+    phone = Client(ALICE_HZ)
+    try:
+        await alice_socket.send_json_to(
+            {"type": "call.place", "request_id": "p", "destination": "102", "sdp": await phone.offer()}
+        )
+        call_id = (await next_of_type(alice_socket, "call.placed"))["call"]["id"]
+
+        # when the worker is stopped (a deploy, SIGTERM)
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+        # then the call ended as failed with the reason, and the worker is gone
+        ended = await next_call_state(alice_socket, "ended")
+        assert (ended["end_reason"], ended["end_message"]) == (
+            "failed",
+            "The media server restarted, so the call ended.",
+        )
+        call = await database_sync_to_async(Call.objects.get)(pk=call_id)
+        assert call.state == "ended"
+        assert not await database_sync_to_async(MediaWorker.objects.exists)()
+        assert await database_sync_to_async(Connection.objects.filter(user=bob).exists)()
+    finally:
+        await phone.close()
+    await asyncio.sleep(LISTEN_SECONDS / 10)
