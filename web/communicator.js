@@ -1,20 +1,26 @@
-// Entry module of the communicator window: wires the views, the event socket and shortcuts.
+// Entry module of the communicator window: wires the views, the event socket, the softphone
+// and shortcuts.
 
 import { api } from './api.js';
+import { AudioDevices } from './audio-devices.js';
 import { initials } from './dom.js';
 import { Directory } from './directory.js';
 import { EventSocket } from './events.js';
+import { Phone } from './phone.js';
 import { paintDot, presenceText, PresenceMenu } from './presence.js';
 import { Preferences } from './preferences.js';
+import { Softphone } from './softphone.js';
+import { Ringer } from './tones.js';
 
-const directory = new Directory();
 let me = null;
+let view = 'contacts';
 
 function paintMe() {
   document.getElementById('me-avatar').textContent = initials(me.name);
   document.getElementById('menu-name').textContent = me.name;
   document.getElementById('me-name').textContent = me.extension ? `${me.name} · ${me.extension}` : me.name;
   document.getElementById('direct-number').textContent = me.direct_number_display || 'No direct number';
+  phone.setMe(me);
 }
 
 function paintMyPresence(presence) {
@@ -24,50 +30,15 @@ function paintMyPresence(presence) {
   document.getElementById('me-presence-text').textContent = presenceText(presence);
 }
 
-const preferences = new Preferences({ onSaved: (updated) => { me = updated; paintMe(); } });
-
-new PresenceMenu({
-  onChanged: (presence) => {
-    paintMyPresence(presence);
-    directory.updatePresence(presence);
-  },
-});
-
-function showView(view) {
-  document.querySelectorAll('.rail-button[data-view]').forEach((button) => {
-    if (button.dataset.view === view) button.setAttribute('aria-current', 'page');
-    else button.removeAttribute('aria-current');
-  });
-  document.getElementById('contacts-view').hidden = view !== 'contacts';
-  document.getElementById('content').hidden = view !== 'contacts';
-  document.getElementById('preferences-view').hidden = view !== 'preferences';
-  if (view === 'preferences') preferences.show(me);
-}
-
-document.querySelectorAll('.rail-button[data-view]').forEach((button) =>
-  button.addEventListener('click', () => showView(button.dataset.view)));
-
-document.addEventListener('keydown', (event) => {
-  const typing = ['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName);
-  if (event.key === '/' && !typing) {
-    event.preventDefault();
-    showView('contacts');
-    document.getElementById('search').focus();
-  } else if (event.altKey && event.key === '1') {
-    showView('contacts');
-  } else if (event.altKey && event.key === '9') {
-    showView('preferences');
-  }
-});
-
-// Everything the window shows, fetched again after every (re)connect.
-async function loadState() {
-  const [mine, presence] = await Promise.all([api('GET', 'me/'), api('GET', 'presence/')]);
-  me = mine;
+function meChanged(updated) {
+  me = updated;
   paintMe();
-  paintMyPresence(presence);
-  await directory.refresh();
 }
+
+const app = document.getElementById('app');
+const devices = new AudioDevices();
+const ringer = new Ringer({ ringtoneUrl: app.dataset.ringtone, waitingUrl: app.dataset.waitingTone, devices });
+devices.ringer = ringer;
 
 const banner = document.getElementById('connection-banner');
 const socket = new EventSocket({
@@ -76,6 +47,10 @@ const socket = new EventSocket({
     loadState()
       .then(() => { document.body.dataset.connected = 'true'; })
       .catch(() => {});
+    // Calls and history come from their own endpoints: if they fail, the rest still loads.
+    softphone.resync();
+    if (view === 'phone') phone.refresh();
+    else phone.loadBadge();
   },
   onDisconnected: () => {
     document.body.dataset.connected = 'false';
@@ -89,7 +64,83 @@ const socket = new EventSocket({
       if (me && event.presence.user_id === me.id) paintMyPresence(event.presence);
     } else if (event.type === 'directory.contacts_changed') {
       directory.refresh();
+    } else if (event.type === 'call.updated' || event.type === 'call.sdp') {
+      softphone.handleEvent(event);
+    } else if (event.type === 'call.history_changed') {
+      phone.historyChanged(event);
     }
   },
 });
+
+const softphone = new Softphone({
+  socket,
+  devices,
+  ringer,
+  getMe: () => me,
+  onDialled: () => phone.paintRedial(),
+});
+const phone = new Phone({ softphone, devices, onMeChanged: meChanged });
+const directory = new Directory({ onCall: (number, name) => softphone.call(number, { name }) });
+const preferences = new Preferences({ onSaved: meChanged });
+
+// For the end-to-end tests and for diagnosing calls from the browser's console.
+window.toc = { softphone };
+
+new PresenceMenu({
+  onChanged: (presence) => {
+    paintMyPresence(presence);
+    directory.updatePresence(presence);
+  },
+});
+
+function showView(next) {
+  view = next;
+  document.querySelectorAll('.rail-button[data-view]').forEach((button) => {
+    if (button.dataset.view === next) button.setAttribute('aria-current', 'page');
+    else button.removeAttribute('aria-current');
+  });
+  document.getElementById('contacts-view').hidden = next !== 'contacts';
+  document.getElementById('content').hidden = next !== 'contacts';
+  document.getElementById('phone-view').hidden = next !== 'phone';
+  document.getElementById('history-view').hidden = next !== 'phone';
+  document.getElementById('preferences-view').hidden = next !== 'preferences';
+  if (next === 'preferences' && me) preferences.show(me);
+  if (next === 'phone') phone.show();
+  else phone.hide();
+}
+
+document.querySelectorAll('.rail-button[data-view]').forEach((button) =>
+  button.addEventListener('click', () => showView(button.dataset.view)));
+
+document.addEventListener('keydown', (event) => {
+  const typing = ['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName);
+  if (event.key === '/' && !typing) {
+    event.preventDefault();
+    showView('contacts');
+    document.getElementById('search').focus();
+  } else if (event.altKey && event.key === '1') {
+    showView('contacts');
+  } else if (event.altKey && event.key === '2') {
+    showView('phone');
+    phone.focusDialPad();
+  } else if (event.altKey && event.key === '9') {
+    showView('preferences');
+  } else if (event.altKey && event.shiftKey && (event.code === 'KeyA' || event.code === 'KeyD')) {
+    const ringing = softphone.newestRinging();
+    if (!ringing) return;
+    event.preventDefault();
+    if (event.code === 'KeyA') softphone.answer(ringing);
+    else softphone.decline(ringing);
+  }
+});
+
+// Everything the window shows, fetched again after every (re)connect.
+async function loadState() {
+  const [mine, presence] = await Promise.all([api('GET', 'me/'), api('GET', 'presence/')]);
+  me = mine;
+  paintMe();
+  paintMyPresence(presence);
+  await directory.refresh();
+}
+
 socket.start();

@@ -11,8 +11,17 @@ const EMPTY_TEXT = {
 };
 const NUMBER_LABELS = { work_number: 'Work', mobile_number: 'Mobile', home_number: 'Home' };
 
+// The number a row's phone button dials: a colleague's extension, a contact's first number.
+function numberToCall(entry) {
+  if (entry.kind === 'colleague') return entry.extension || '';
+  const [field] = Object.keys(entry.numbers_display || {});
+  return field ? entry[field] || '' : '';
+}
+
 export class Directory {
-  constructor() {
+  // `onCall(number, name)` places a call (the softphone); the directory only asks for one.
+  constructor({ onCall = () => {} } = {}) {
+    this.onCall = onCall;
     this.list = document.getElementById('list');
     this.content = document.getElementById('content');
     this.search = document.getElementById('search');
@@ -102,13 +111,34 @@ export class Directory {
       title: label,
       onclick: () => this.toggleFavourite(entry),
     }, icon('star'));
+    const number = numberToCall(entry);
+    const call = number
+      ? h('button', {
+        type: 'button',
+        class: 'row-action call',
+        'aria-label': `Call ${entry.name}`,
+        title: `Call ${entry.name} (${number})`,
+        onclick: () => this.onCall(number, entry.name),
+      }, icon('phone'))
+      : null;
     return h('li', { class: 'entry-row', dataset: { kind: entry.kind, id: String(entry.id) } },
       h('button', {
         type: 'button',
         class: `entry${isSelected ? ' selected' : ''}`,
         onclick: () => this.showEntry(entry),
       }, this.avatar(entry), h('span', { class: 'entry-text' }, h('span', { class: 'entry-name' }, entry.name), this.subtitle(entry))),
+      call,
       star);
+  }
+
+  callButton(entry, label, value, number) {
+    return h('button', {
+      type: 'button',
+      class: 'row-action call fact-call',
+      'aria-label': `Call ${value}`,
+      title: `Call ${entry.name} (${label.toLowerCase()} ${value})`,
+      onclick: () => this.onCall(number, entry.name),
+    }, icon('phone'));
   }
 
   async toggleFavourite(entry) {
@@ -122,13 +152,14 @@ export class Directory {
     const row = this.list.querySelector(`[data-kind="${entry.kind}"][data-id="${entry.id}"] .entry`);
     if (row) row.classList.add('selected');
     const facts = [];
+    // Facts are [label, shown value, icon, number to dial or nothing].
     if (entry.kind === 'colleague') {
-      if (entry.extension) facts.push(['Extension', entry.extension, icon('phone')]);
-      if (entry.direct_number) facts.push(['Direct number', entry.direct_number_display, icon('phone')]);
+      if (entry.extension) facts.push(['Extension', entry.extension, icon('phone'), entry.extension]);
+      if (entry.direct_number) facts.push(['Direct number', entry.direct_number_display, icon('phone'), entry.direct_number]);
     } else {
       if (entry.company) facts.push(['Company', entry.company, icon('building')]);
       for (const [field, number] of Object.entries(entry.numbers_display)) {
-        facts.push([NUMBER_LABELS[field], number, icon('phone')]);
+        facts.push([NUMBER_LABELS[field], number, icon('phone'), entry[field]]);
       }
     }
     if (entry.email) facts.push(['E-mail', entry.email, icon('mail')]);
@@ -146,7 +177,9 @@ export class Directory {
       h('header', { class: 'detail-header' },
         h('span', { class: 'avatar huge', 'aria-hidden': 'true' }, initials(entry.name)),
         h('div', {}, h('h2', {}, entry.name), presenceLine)),
-      h('dl', { class: 'facts' }, facts.map(([label, value, glyph]) => [h('dt', {}, glyph, label), h('dd', {}, value)])),
+      h('dl', { class: 'facts' }, facts.map(([label, value, glyph, dial]) => [
+        h('dt', {}, glyph, label),
+        h('dd', {}, value, dial ? this.callButton(entry, label, value, dial) : null)])),
       actions));
     const dot = this.content.querySelector('.presence-dot');
     if (dot) paintDot(dot, this.presence.get(entry.id));

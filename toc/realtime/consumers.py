@@ -40,7 +40,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        self.calls = CallSignalling(user=user, channel_name=self.channel_name, send=self.send_json, now=time.monotonic())
+        self.calls = CallSignalling(
+            user=user, channel_name=self.channel_name, send=self.send_json, now=time.monotonic()
+        )
         await database_sync_to_async(presence_services.connect_client)(
             user=user, channel_name=self.channel_name, session_key=self._session_key()
         )
