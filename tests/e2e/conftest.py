@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -166,11 +166,9 @@ def playwright_driver(e2e_server: Server) -> Iterator[Playwright]:
         yield playwright
 
 
-def launch(playwright: Playwright, *extra: str) -> Browser:
+def launch(playwright: Playwright, *extra: str, base: Sequence[str] = CHROMIUM_ARGS) -> Browser:
     # Playwright's own headless mode mutes audio; Chromium's new headless mode does not.
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=False, args=[*CHROMIUM_ARGS, *extra], timeout=30_000
-    )
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=False, args=[*base, *extra], timeout=30_000)
 
 
 @pytest.fixture(scope="session")
@@ -201,9 +199,9 @@ def browser_with_tone(playwright_driver: Playwright, tmp_path_factory: pytest.Te
 
 
 def write_tone(path: Path, hz: int, *, seconds: int = 4, rate: int = 48000) -> None:
-    """A mono 16-bit WAV of a sine at -9 dBFS (Chromium loops it), or silence for hz=0."""
+    """A mono 16-bit WAV of a sine at -3 dBFS (Chromium loops it), or silence for hz=0."""
     samples = numpy.arange(seconds * rate)
-    amplitude = 0.355 * 32767 if hz else 0.0
+    amplitude = 0.7 * 32767 if hz else 0.0
     data = (amplitude * numpy.sin(2 * numpy.pi * hz * samples / rate)).astype("<i2")
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
