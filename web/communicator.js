@@ -138,6 +138,7 @@ document.addEventListener('keydown', (event) => {
 async function loadState() {
   const [mine, presence] = await Promise.all([api('GET', 'me/'), api('GET', 'presence/')]);
   me = mine;
+  directory.myId = mine.id;
   paintMe();
   paintMyPresence(presence);
   await directory.refresh();

@@ -22,6 +22,7 @@ export class Directory {
   // `onCall(number, name)` places a call (the softphone); the directory only asks for one.
   constructor({ onCall = () => {} } = {}) {
     this.onCall = onCall;
+    this.myId = null;
     this.list = document.getElementById('list');
     this.content = document.getElementById('content');
     this.search = document.getElementById('search');
@@ -111,7 +112,7 @@ export class Directory {
       title: label,
       onclick: () => this.toggleFavourite(entry),
     }, icon('star'));
-    const number = numberToCall(entry);
+    const number = this.isMe(entry) ? '' : numberToCall(entry);
     const call = number
       ? h('button', {
         type: 'button',
@@ -131,7 +132,13 @@ export class Directory {
       star);
   }
 
+  // Your own entry gets no call buttons: calling yourself only earns a refusal.
+  isMe(entry) {
+    return entry.kind === 'colleague' && entry.id === this.myId;
+  }
+
   callButton(entry, label, value, number) {
+    if (this.isMe(entry)) return null;
     return h('button', {
       type: 'button',
       class: 'row-action call fact-call',

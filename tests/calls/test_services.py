@@ -530,3 +530,23 @@ def test_a_caller_with_calls_in_progress_cannot_start_more(
         "You already have calls in progress; hang one up first.",
     )
     assert Call.objects.filter(caller=alice).count() == 2
+
+
+def test_a_second_call_while_in_a_call_rings_as_call_waiting_and_can_be_declined(
+    alice: User, bob: User, acme: Organisation, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given bob is in an answered call with alice
+    online(bob)
+    first = place(alice)
+    services.answer_call(user=bob, call_id=first.pk, channel_name="socket.b", sdp=OFFER)
+
+    # when dave calls bob
+    waiting = place(make_user(acme, "dave", extension="104"))
+
+    # then it rings (call waiting), bob declines it, and the first call goes on
+    waiting.refresh_from_db()
+    assert waiting.state == "ringing"
+    services.decline_call(user=bob, call_id=waiting.pk)
+    waiting.refresh_from_db()
+    first.refresh_from_db()
+    assert (waiting.state, waiting.end_reason, first.state) == ("ended", "declined", "answered")
