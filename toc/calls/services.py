@@ -125,20 +125,25 @@ def place_call(*, user: User, channel_name: str, destination: str, sdp: str, now
                 call=call, user=user, party=state.Party.CALLER, channel_name=channel_name, created_at=moment
             )
             _apply(call, state.CallEvent.RING, party=state.Party.SYSTEM, now=moment)
-            control.send_command(
-                channel_name=worker.channel_name,
-                command={
-                    "type": "media.create_leg",
-                    "call_id": str(call.pk),
-                    "leg_id": str(leg.pk),
-                    "sdp": sdp,
-                    "reply_channel": channel_name,
-                    "ringback": True,
-                    "bridge_leg_ids": [],
-                },
-            )
+            _create_media_leg(worker, leg, sdp=sdp, ringback=True, bridge_leg_ids=[])
             _schedule_ring_timeout(call)
     return call
+
+
+def _create_media_leg(worker: MediaWorker, leg: Leg, *, sdp: str, ringback: bool, bridge_leg_ids: list[str]) -> None:
+    """Have the worker answer the leg's offer (the answer goes to the leg's socket)."""
+    control.send_command(
+        channel_name=worker.channel_name,
+        command={
+            "type": "media.create_leg",
+            "call_id": str(leg.call_id),
+            "leg_id": str(leg.pk),
+            "sdp": sdp,
+            "reply_channel": leg.channel_name,
+            "ringback": ringback,
+            "bridge_leg_ids": bridge_leg_ids,
+        },
+    )
 
 
 def _live_call_count(user: User) -> int:
@@ -181,18 +186,7 @@ def answer_call(*, user: User, call_id: object, channel_name: str, sdp: str, now
             call=call, user=user, party=state.Party.CALLEE, channel_name=channel_name, created_at=moment
         )
         if call.media_worker is not None:
-            control.send_command(
-                channel_name=call.media_worker.channel_name,
-                command={
-                    "type": "media.create_leg",
-                    "call_id": str(call.pk),
-                    "leg_id": str(leg.pk),
-                    "sdp": sdp,
-                    "reply_channel": channel_name,
-                    "ringback": False,
-                    "bridge_leg_ids": live_legs,
-                },
-            )
+            _create_media_leg(call.media_worker, leg, sdp=sdp, ringback=False, bridge_leg_ids=live_legs)
     return call
 
 
