@@ -89,6 +89,11 @@ export class Phone {
   }
 
   press(key) {
+    const inCall = this.softphone.answeredHere();
+    if (inCall && key !== '+') {
+      this.softphone.sendDtmf(inCall, key);
+      return;
+    }
     const { selectionStart: start, selectionEnd: end, value } = this.input;
     const at = document.activeElement === this.input ? start : value.length;
     const to = document.activeElement === this.input ? end : value.length;

@@ -226,6 +226,14 @@ export class Softphone {
     }
   }
 
+  // The answered call whose audio is in this window (the newest, with call waiting), or null:
+  // while there is one, the Phone view's dial pad sends its keys to it as DTMF.
+  answeredHere() {
+    return [...this.sessions.values()]
+      .filter((session) => session.phase === 'live' && session.call && session.call.state === 'answered')
+      .pop() || null;
+  }
+
   // The keyboard shortcuts (Alt+Shift+A / Alt+Shift+D) act on the newest ringing call.
   newestRinging() {
     return [...this.sessions.values()].filter((session) => session.phase === 'ringing').pop() || null;

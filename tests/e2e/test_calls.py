@@ -47,6 +47,32 @@ HEAR_REMOTE = """async (callId) => {
 }"""
 
 
+# Starts listening on the remote stream and keeps, per frequency, the loudest level seen in
+# any 20 ms look at the spectrum: short DTMF tones show up there.
+LISTEN_FOR_TONES = """(callId) => {
+  const stream = window.toc.softphone.remoteStream(callId);
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 4096;
+  analyser.smoothingTimeConstant = 0;
+  context.createMediaStreamSource(stream).connect(analyser);
+  const spectrum = new Float32Array(analyser.frequencyBinCount);
+  const level = (hz) => spectrum[Math.round(hz * analyser.fftSize / context.sampleRate)];
+  const loudest = { 770: -200, 1336: -200 };
+  const listening = (async () => {
+    const end = performance.now() + 2500;
+    while (performance.now() < end) {
+      analyser.getFloatFrequencyData(spectrum);
+      for (const hz of [770, 1336]) loudest[hz] = Math.max(loudest[hz], level(hz));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await context.close();
+    return loudest;
+  })();
+  window.tonesHeard = listening;
+}"""
+
+
 def colleagues(ring_timeout_seconds: int = 20) -> tuple[Organisation, User, User]:
     acme = make_organisation(name="Acme", sso_domain="acme.example")
     acme.ring_timeout_seconds = ring_timeout_seconds
@@ -127,6 +153,19 @@ def test_a_call_between_two_browsers_both_hear_each_other_and_both_histories_sho
     assert stats[legs["callee"]]["peak_hz"] == pytest.approx(BOB_HZ, abs=10)
     assert stats[legs["caller"]]["rms_dbfs"] > -30
     screenshot(alice_page, "call-connected")
+
+    # when alice presses 5 on the Phone view's dial pad during the call
+    bob_page.evaluate(LISTEN_FOR_TONES, str(call.pk))
+    quiet = bob_page.evaluate("() => window.tonesHeard")
+    bob_page.evaluate(LISTEN_FOR_TONES, str(call.pk))
+    alice_page.locator("#phone-rail-button").click()
+    alice_page.locator('#dial-pad [data-key="5"]').click()
+    keyed = bob_page.evaluate("() => window.tonesHeard")
+
+    # then bob hears its DTMF pair (770 + 1336 Hz) well above what was there before
+    assert keyed["770"] > quiet["770"] + 20
+    assert keyed["1336"] > quiet["1336"] + 20
+    expect(alice_page.locator("#dial-input")).to_have_value("")
 
     # when alice hangs up
     call_window(alice_page).get_by_role("button", name="Hang up").click()
