@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from toc.accounts.access import member
-from toc.calls import selectors, services
+from toc.calls import history, selectors
 from toc.calls.ice import ice_servers_for
 
 
@@ -90,14 +90,14 @@ class HistoryListApi(APIView):
 
     @extend_schema(responses={204: None}, summary="Clear my call history")
     def delete(self, request: Request) -> Response:
-        services.clear_history(user=member(request))
+        history.clear_history(user=member(request))
         return Response(status=204)
 
 
 class HistoryDetailApi(APIView):
     @extend_schema(responses={204: None}, summary="Delete one line of my call history")
     def delete(self, request: Request, record_id: int) -> Response:
-        if not services.delete_history_record(user=member(request), record_id=record_id):
+        if not history.delete_history_record(user=member(request), record_id=record_id):
             raise NotFound("That call is not in your history.")
         return Response(status=204)
 
@@ -105,5 +105,5 @@ class HistoryDetailApi(APIView):
 class HistorySeenApi(APIView):
     @extend_schema(request=None, responses={204: None}, summary="I have seen my missed calls")
     def post(self, request: Request) -> Response:
-        services.mark_missed_seen(user=member(request))
+        history.mark_missed_seen(user=member(request))
         return Response(status=204)

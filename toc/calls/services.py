@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from toc.accounts.access import organisation_id_of
 from toc.accounts.models import User
-from toc.calls import dialplan, selectors, state
-from toc.calls.models import Call, CallRecord, CallStatus, CallTransition, HistoryDirection, Leg, LegStatus
+from toc.calls import dialplan, history, selectors, state
+from toc.calls.models import Call, CallStatus, CallTransition, Leg, LegStatus
 from toc.lib.events import send_event
 from toc.media import control
 from toc.media.models import MediaWorker
@@ -440,7 +440,7 @@ def _apply(call: Call, event: state.CallEvent, *, party: state.Party, now: datet
     _log(call, event=event.value, party=party, from_state=before.value, to_state=call.state, at=now, detail=detail)
     if after.state is state.CallState.ENDED:
         _end_media(call, now)
-        _write_history(call)
+        history.write_history(call)
     _announce(call)
 
 
@@ -472,36 +472,6 @@ def _end_media(call: Call, now: datetime) -> None:
         )
 
 
-def _write_history(call: Call) -> None:
-    assert call.ended_at is not None
-    answered = call.answered_at is not None
-    entries: list[tuple[int, HistoryDirection, str, str, int | None]] = []
-    if call.caller_id is not None:
-        outgoing = (call.caller_id, HistoryDirection.OUTGOING, call.callee_name, call.callee_number, call.callee_id)
-        entries.append(outgoing)
-    if call.callee_id is not None:
-        missed = not answered and call.end_reason != state.EndReason.DECLINED
-        direction = HistoryDirection.MISSED if missed else HistoryDirection.INCOMING
-        entries.append((call.callee_id, direction, call.caller_name, call.caller_number, call.caller_id))
-    for owner_id, direction, name, number, counterpart_id in entries:
-        CallRecord.objects.get_or_create(
-            owner_id=owner_id,
-            call=call,
-            defaults={
-                "organisation_id": call.organisation_id,
-                "direction": direction,
-                "outcome": call.end_reason,
-                "counterpart_name": name,
-                "counterpart_number": number,
-                "counterpart_user_id": counterpart_id,
-                "started_at": call.created_at,
-                "answered_at": call.answered_at,
-                "ended_at": call.ended_at,
-            },
-        )
-        _announce_history(owner_id)
-
-
 def _announce(call: Call) -> None:
     for user in User.objects.filter(pk__in=[pk for pk in (call.caller_id, call.callee_id) if pk is not None]):
         send_event(
@@ -509,44 +479,6 @@ def _announce(call: Call) -> None:
             payload={"call": selectors.describe_call(call, viewer=user)},
             user_ids=[user.pk],
         )
-
-
-def _announce_history(owner_id: int) -> None:
-    owner = User.objects.get(pk=owner_id)
-    send_event(
-        event_type="call.history_changed",
-        payload={"missed_unseen": selectors.count_missed_unseen(user=owner)},
-        user_ids=[owner_id],
-    )
-
-
-# --- history -----------------------------------------------------------------------------
-
-
-def mark_missed_seen(*, user: User) -> int:
-    with transaction.atomic():
-        count = CallRecord.objects.filter(owner=user, direction=HistoryDirection.MISSED, is_seen=False).update(
-            is_seen=True
-        )
-        if count:
-            _announce_history(user.pk)
-    return count
-
-
-def delete_history_record(*, user: User, record_id: int) -> bool:
-    with transaction.atomic():
-        deleted, _ = CallRecord.objects.filter(owner=user, pk=record_id).delete()
-        if deleted:
-            _announce_history(user.pk)
-    return bool(deleted)
-
-
-def clear_history(*, user: User) -> int:
-    with transaction.atomic():
-        deleted, _ = CallRecord.objects.filter(owner=user).delete()
-        if deleted:
-            _announce_history(user.pk)
-    return deleted
 
 
 def describe_for(call: Call, user: User) -> dict[str, Any]:

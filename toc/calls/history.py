@@ -1,0 +1,77 @@
+"""Writes of call history: one line per participant when a call ends, seen, deleted, cleared.
+
+Each change tells the owner's sessions (`call.history_changed`, with the missed-calls count for
+the badge) after commit.
+"""
+
+from django.db import transaction
+
+from toc.accounts.models import User
+from toc.calls import selectors, state
+from toc.calls.models import Call, CallRecord, HistoryDirection
+from toc.lib.events import send_event
+
+
+def write_history(call: Call) -> None:
+    assert call.ended_at is not None
+    answered = call.answered_at is not None
+    entries: list[tuple[int, HistoryDirection, str, str, int | None]] = []
+    if call.caller_id is not None:
+        outgoing = (call.caller_id, HistoryDirection.OUTGOING, call.callee_name, call.callee_number, call.callee_id)
+        entries.append(outgoing)
+    if call.callee_id is not None:
+        missed = not answered and call.end_reason != state.EndReason.DECLINED
+        direction = HistoryDirection.MISSED if missed else HistoryDirection.INCOMING
+        entries.append((call.callee_id, direction, call.caller_name, call.caller_number, call.caller_id))
+    for owner_id, direction, name, number, counterpart_id in entries:
+        CallRecord.objects.get_or_create(
+            owner_id=owner_id,
+            call=call,
+            defaults={
+                "organisation_id": call.organisation_id,
+                "direction": direction,
+                "outcome": call.end_reason,
+                "counterpart_name": name,
+                "counterpart_number": number,
+                "counterpart_user_id": counterpart_id,
+                "started_at": call.created_at,
+                "answered_at": call.answered_at,
+                "ended_at": call.ended_at,
+            },
+        )
+        announce_history(owner_id)
+
+
+def announce_history(owner_id: int) -> None:
+    owner = User.objects.get(pk=owner_id)
+    send_event(
+        event_type="call.history_changed",
+        payload={"missed_unseen": selectors.count_missed_unseen(user=owner)},
+        user_ids=[owner_id],
+    )
+
+
+def mark_missed_seen(*, user: User) -> int:
+    with transaction.atomic():
+        count = CallRecord.objects.filter(owner=user, direction=HistoryDirection.MISSED, is_seen=False).update(
+            is_seen=True
+        )
+        if count:
+            announce_history(user.pk)
+    return count
+
+
+def delete_history_record(*, user: User, record_id: int) -> bool:
+    with transaction.atomic():
+        deleted, _ = CallRecord.objects.filter(owner=user, pk=record_id).delete()
+        if deleted:
+            announce_history(user.pk)
+    return bool(deleted)
+
+
+def clear_history(*, user: User) -> int:
+    with transaction.atomic():
+        deleted, _ = CallRecord.objects.filter(owner=user).delete()
+        if deleted:
+            announce_history(user.pk)
+    return deleted
