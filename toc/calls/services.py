@@ -165,7 +165,7 @@ def _lock_call_for(user: User, call_id: object) -> Call:
     call = selectors.get_call_for_user(user=user, call_id=call_id)
     if call is None:
         raise _not_found()
-    return Call.objects.select_for_update().select_related("media_worker").get(pk=call.pk)
+    return Call.objects.select_for_update(of=("self",)).select_related("media_worker").get(pk=call.pk)
 
 
 def _party_of(call: Call, user: User) -> state.Party:
