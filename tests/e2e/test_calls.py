@@ -14,7 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import CHROMIUM_ARGS, launch, off_the_browser_thread, screenshot
+from tests.e2e.conftest import CHROMIUM_ARGS, Server, launch, off_the_browser_thread, screenshot
 from tests.e2e.test_wizard_and_presence import open_communicator
 from tests.factories import make_organisation, make_user
 from toc.accounts import services as account_services
@@ -204,6 +204,42 @@ def test_a_silent_microphone_is_heard_as_silence(new_context: Any, browser_with_
     assert alice_page.evaluate(HEAR_REMOTE, str(call.pk))["peak_hz"] == pytest.approx(BOB_HZ, abs=10)
     caller_leg = str(Leg.objects.get(call=call, party="caller").pk)
     assert off_the_browser_thread(engine_stats, leg_ids=[caller_leg])[caller_leg]["rms_dbfs"] < -60
+
+
+def test_a_call_survives_a_restart_of_the_web_process(
+    new_context: Any, browser_with_tone: Any, e2e_server: Server, settings: Any
+) -> None:
+    # given alice and bob in a call
+    _, alice, bob = colleagues()
+    alice_page: Page = new_context(on=browser_with_tone(ALICE_HZ))
+    bob_page: Page = new_context(on=browser_with_tone(BOB_HZ))
+    open_communicator(alice_page, alice)
+    open_communicator(bob_page, bob)
+    call_from_directory(alice_page, bob)
+    bob_page.locator(".call-toast").get_by_role("button", name="Answer").click()
+    expect(call_window(alice_page).locator(".call-state")).to_have_text("Connected")
+    call = Call.objects.get()
+
+    # when the web process restarts under them (a deploy): both sockets drop and come back
+    e2e_server.stop("web")
+    expect(alice_page.locator("body")).to_have_attribute("data-connected", "false")
+    e2e_server.start("web")
+    e2e_server.wait_until_up()
+    expect(alice_page.locator("body")).to_have_attribute("data-connected", "true", timeout=30_000)
+    expect(bob_page.locator("body")).to_have_attribute("data-connected", "true", timeout=30_000)
+
+    # then, past the reconnect grace time, the call is still up and both still hear each other
+    alice_page.wait_for_timeout((settings.CALL_RECONNECT_GRACE_SECONDS + 2) * 1000)
+    call.refresh_from_db()
+    assert call.state == "answered"
+    assert Leg.objects.filter(call=call, detached_at__isnull=False).count() == 0
+    expect(call_window(alice_page).locator(".call-state")).to_have_text("Connected")
+    assert alice_page.evaluate(HEAR_REMOTE, str(call.pk))["peak_hz"] == pytest.approx(BOB_HZ, abs=10)
+    assert bob_page.evaluate(HEAR_REMOTE, str(call.pk))["peak_hz"] == pytest.approx(ALICE_HZ, abs=10)
+
+    # and hanging up still works through the new sockets
+    call_window(bob_page).get_by_role("button", name="Hang up").click()
+    expect(alice_page.locator("#call-windows .call-state")).to_have_text(re.compile("Call ended"))
 
 
 def test_the_callee_declines(new_context: Any) -> None:
