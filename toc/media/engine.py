@@ -43,6 +43,7 @@ from toc.media.tracks import (
     LevelMeter,
     MixedOutputTrack,
     MonoResampler,
+    OpusFrameEncoder,
     SampleQueue,
     Samples,
     SamplesSource,
@@ -167,6 +168,8 @@ class MediaEngine:
         if leg.teardown is not None:
             raise hung_up
         leg.codec = answer_codec(answer)
+        if leg.codec == "opus":
+            leg.output.encoder = OpusFrameEncoder()
         leg.is_created = True
         if offer.dropped_candidates:
             logger.info("leg %s: dropped %d offered candidates", leg_id, offer.dropped_candidates)

@@ -252,6 +252,36 @@ class WavRecorder:
         return self.seconds
 
 
+OPUS_BIT_RATE = 40_000  # mono wide-band voice; aiortc's own encoder sends 96 kb/s stereo
+
+
+class OpusFrameEncoder:
+    """The engine's own Opus encoder: mono voice, one packet per 20 ms frame.
+
+    aiortc encodes each outgoing frame in a thread-pool job (a thread hand-off per frame per leg)
+    with a stereo encoder; a track that yields ready `av.Packet`s is only packetised (the path
+    aiortc's `MediaPlayer(decode=False)` uses), which costs half the encoding and no hand-off.
+    """
+
+    def __init__(self) -> None:
+        self._codec = av.CodecContext.create("libopus", "w")
+        self._codec.bit_rate = OPUS_BIT_RATE
+        self._codec.format = "s16"
+        self._codec.layout = "mono"
+        self._codec.sample_rate = SAMPLE_RATE
+        self._codec.time_base = _TIME_BASE
+        self._codec.options = {"application": "voip"}
+
+    def encode(self, frame: av.AudioFrame) -> av.Packet | None:
+        packets = self._codec.encode(frame)
+        if not packets:
+            return None
+        packet = packets[0]
+        packet.pts = frame.pts  # the encoder's own pts start negative (its look-ahead)
+        packet.time_base = _TIME_BASE
+        return packet
+
+
 class MixedOutputTrack(MediaStreamTrack):
     """What the engine sends to one leg: 20 ms frames, paced in real time, made by `produce`.
 
@@ -268,8 +298,9 @@ class MixedOutputTrack(MediaStreamTrack):
         self._start: float | None = None
         self._timestamp = 0
         self.frames_sent = 0
+        self.encoder: OpusFrameEncoder | None = None  # set once the leg has negotiated Opus
 
-    async def recv(self) -> av.AudioFrame:
+    async def recv(self) -> av.AudioFrame | av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
         if self._start is None:
@@ -286,4 +317,8 @@ class MixedOutputTrack(MediaStreamTrack):
         frame.pts = self._timestamp
         frame.time_base = _TIME_BASE
         self.frames_sent += 1
+        if self.encoder is not None:
+            packet = self.encoder.encode(frame)
+            if packet is not None:
+                return packet
         return frame
