@@ -245,6 +245,48 @@ def flush_redis(redis_url: str) -> None:
         client.close()
 
 
+def clean_up_stores(database_url: str, redis_url: str, *, drop: bool) -> None:
+    """After a run: drop the bench database (when `drop`) and flush the bench's Redis database."""
+    if drop:
+        with contextlib.suppress(Exception):
+            drop_database(database_url)
+    with contextlib.suppress(Exception):
+        flush_redis(redis_url)
+
+
+def server_env(database_url: str, redis_url: str, var_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+    """The environment of the server processes: production settings, DEBUG off, no proxies."""
+    env = dict(os.environ)
+    for proxy in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        env.pop(proxy, None)
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": "bench-" + secrets.token_hex(24),
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "TOC_VAR_DIR": str(var_dir),
+            "PYTHONPATH": str(ROOT),
+            "LOG_LEVEL": "WARNING",
+            "NO_PROXY": "*",
+            **extra,
+        }
+    )
+    return env
+
+
+def print_report(report: dict[str, Any], *, as_json: bool) -> int:
+    """Print the report (JSON, or one `key: value` a line); the exit status: 1 when it has an error."""
+    output: IO[str] = sys.stdout
+    if as_json:
+        output.write(json.dumps(report, indent=2) + "\n")
+    else:
+        for key, value in report.items():
+            output.write(f"{key}: {value}\n")
+    return 0 if "error" not in report else 1
+
+
 def seed(clients: int) -> None:
     """(Subprocess, Django loaded.) Create or reuse the organisation and users; print their tokens."""
     sys.path.insert(0, str(ROOT))
@@ -838,21 +880,21 @@ def server_errors(servers: list[Server]) -> dict[str, int]:
     return counts
 
 
+def spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a server process in the repository root; its stdout and stderr go to `log_path`."""
+    with open(log_path, "wb") as output:
+        return subprocess.Popen(
+            command, cwd=str(ROOT), env=env, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
 def start_servers(count: int, env: dict[str, str], log_dir: Path, deadline: Deadline) -> list[Server]:
     servers: list[Server] = []
     for number in range(count):
         port = free_port()
         log_path = log_dir / f"daphne-{number}.log"
-        with open(log_path, "wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "toc.asgi:application"],
-                cwd=str(ROOT),
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        servers.append(Server(port=port, process=process, log_path=log_path))
+        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "toc.asgi:application"]
+        servers.append(Server(port=port, process=spawn(daphne, env, log_path), log_path=log_path))
     for server in servers:
         ready_by = time.monotonic() + deadline.left(60)
         while True:
@@ -875,25 +917,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise BenchError(f"open-files limit {open_files} is too low for {args.clients} clients")
     settings_module = "toc.settings" if args.layer == "redis" else "bench.layer_settings"
     log_dir = Path(tempfile.mkdtemp(prefix="toc-fanout-"))
-    env = dict(os.environ)
-    for proxy in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        env.pop(proxy, None)
-    env.update(
-        {
-            "DATABASE_URL": args.database_url,
-            "REDIS_URL": args.redis_url,
-            "SECRET_KEY": "bench-" + secrets.token_hex(24),
-            "DEBUG": "false",
-            "TOC_CHANNEL_PREFIX": "tocbench",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "TOC_VAR_DIR": str(log_dir / "var"),
-            "DJANGO_SETTINGS_MODULE": settings_module,
-            "BENCH_CHANNEL_LAYER": args.layer,
-            "PYTHONPATH": str(ROOT),
-            "LOG_LEVEL": "WARNING",
-            "NO_PROXY": "*",
-        }
-    )
+    extra = {
+        "TOC_CHANNEL_PREFIX": "tocbench",
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "BENCH_CHANNEL_LAYER": args.layer,
+    }
+    env = server_env(args.database_url, args.redis_url, log_dir / "var", extra)
     for item in args.env:
         key, _, value = item.partition("=")
         env[key] = value
@@ -933,11 +962,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for server in servers:
             stop_process(server.process)
         report["server_errors"] = server_errors(servers)
-        if created and not args.keep:
-            with contextlib.suppress(Exception):
-                drop_database(args.database_url)
-        with contextlib.suppress(Exception):
-            flush_redis(args.redis_url)
+        clean_up_stores(args.database_url, args.redis_url, drop=created and not args.keep)
         shutil.rmtree(log_dir, ignore_errors=True)
     report["goal"] = {
         "clients": GOAL_CLIENTS,
@@ -1005,14 +1030,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     signal.signal(signal.SIGTERM, on_sigterm)
-    report = run(args)
-    output: IO[str] = sys.stdout
-    if args.json:
-        output.write(json.dumps(report, indent=2) + "\n")
-    else:
-        for key, value in report.items():
-            output.write(f"{key}: {value}\n")
-    return 0 if "error" not in report else 1
+    return print_report(run(args), as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,13 @@ REDIS_URL = env.get_str("REDIS_URL") or embedded_redis.url_for(VAR_DIR)
 # read a 5 s socket timeout by default, which aborts idle receives (every quiet socket would
 # drop every few seconds) and, on Python 3.11, can swallow the cancellation of a closing
 # consumer. Reads block as channels_redis expects; connecting still times out.
-CHANNEL_LAYER_REDIS_OPTIONS: dict[str, Any] = {"socket_timeout": None, "socket_connect_timeout": 5}
+# redis-py's pools refuse a 101st concurrent connection (MaxConnectionsError): a mass
+# disconnect (a web restart, 100+ sockets leaving at once) needs more room than that.
+CHANNEL_LAYER_REDIS_OPTIONS: dict[str, Any] = {
+    "socket_timeout": None,
+    "socket_connect_timeout": 5,
+    "max_connections": env.get_int("REDIS_MAX_CONNECTIONS", 1000),
+}
 CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -550,3 +550,41 @@ def test_a_second_call_while_in_a_call_rings_as_call_waiting_and_can_be_declined
     waiting.refresh_from_db()
     first.refresh_from_db()
     assert (waiting.state, waiting.end_reason, first.state) == ("ended", "declined", "answered")
+
+
+def test_a_leg_whose_media_closed_by_itself_hangs_up_the_call(
+    alice: User, bob: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given an answered call
+    online(bob)
+    call = place(alice)
+    services.answer_call(user=bob, call_id=call.pk, channel_name="socket.b", sdp=OFFER)
+    callee_leg = Leg.objects.get(call=call, party="callee")
+
+    # when the engine reports bob's leg closed without anyone hanging up (consent expired)
+    services.leg_closed(leg_id=str(callee_leg.pk))
+
+    # then that party hung up: the call ends for both, and the other leg is hung up too
+    call.refresh_from_db()
+    assert (call.state, call.end_reason) == ("ended", "completed")
+    assert transitions(call)[-1] == ("hangup", "callee", "answered", "ended")
+    assert commands[-1]["type"] == "media.hangup"
+    assert set(Leg.objects.filter(call=call).values_list("state", flat=True)) == {"ended"}
+
+
+def test_a_leg_closed_after_our_own_hang_up_changes_nothing(
+    alice: User, bob: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given a call that alice hung up
+    online(bob)
+    call = place(alice)
+    leg = Leg.objects.get(call=call)
+    services.hang_up(user=alice, call_id=call.pk)
+    transitions_before = CallTransition.objects.filter(call=call).count()
+
+    # when the engine confirms the leg closed
+    services.leg_closed(leg_id=str(leg.pk))
+
+    # then
+    call.refresh_from_db()
+    assert (call.end_reason, CallTransition.objects.filter(call=call).count()) == ("cancelled", transitions_before)

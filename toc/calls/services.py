@@ -364,7 +364,25 @@ def leg_failed(*, leg_id: str, detail: str, now: datetime | None = None) -> None
 
 
 def leg_closed(*, leg_id: str, now: datetime | None = None) -> None:
-    _close_leg(leg_id, now or timezone.now())
+    """The engine let go of a leg. After our own hang-up the leg has ended already; otherwise
+    its media went away by itself (the client closed its connection, or consent checks
+    expired) and that party has hung up: the call must not go on silently. A client that
+    closes its connection as it sends `call.hangup` races this; both end the call the same way."""
+    moment = now or timezone.now()
+    key = selectors.parse_id(leg_id)
+    leg = (
+        Leg.objects.select_related("user").filter(pk=key).exclude(state=LegStatus.ENDED).first()
+        if key is not None
+        else None
+    )
+    if leg is None:
+        return
+    logger.info("leg %s of call %s closed by its side", leg.pk, leg.call_id)
+    try:
+        hang_up(user=leg.user, call_id=leg.call_id, now=moment)
+    except CallError:
+        pass  # the call had ended already
+    _close_leg(leg.pk, moment)
 
 
 def _locked_call(call_id: object) -> Call | None:
