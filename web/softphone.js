@@ -310,6 +310,8 @@ export class Softphone {
   async reclaim(session) {
     try {
       const reply = await this.socket.request({ type: 'call.reclaim', leg_id: session.legId });
+      // The engine's answer may have been on its way when the socket dropped.
+      if (reply.sdp && session.media) await session.media.setAnswer(reply.sdp);
       this.update(session, reply.call);
     } catch (error) {
       if (error.code === 'offline') return;

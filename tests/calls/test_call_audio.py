@@ -15,7 +15,7 @@ from channels.testing import WebsocketCommunicator
 from tests.audio import LISTEN_SECONDS, Client, peaks, rms_dbfs, tone_dbfs
 from tests.sockets import TIMEOUT, Connect, connected, drain, signed_in_browser
 from toc.accounts.models import User
-from toc.calls.management.commands.media_worker import _leg_event, _worker_stopping
+from toc.calls.management.commands.media_worker import _leg_answered, _leg_event, _worker_stopping
 from toc.calls.models import Call, CallRecord, Leg
 from toc.media.models import MediaWorker
 from toc.media.worker import MediaWorkerProcess, WorkerHooks
@@ -28,6 +28,7 @@ pytestmark = [
     pytest.mark.usefixtures("loopback_only"),
 ]
 
+HOOKS = WorkerHooks(leg_event=_leg_event, leg_answered=_leg_answered, worker_stopping=_worker_stopping)
 ALICE_HZ = 700.0
 BOB_HZ = 1000.0
 
@@ -35,7 +36,10 @@ BOB_HZ = 1000.0
 @pytest_asyncio.fixture
 async def media_worker(own_channel_layer: None) -> AsyncIterator[MediaWorkerProcess]:
     stop = asyncio.Event()
-    worker = MediaWorkerProcess(hooks=WorkerHooks(leg_event=_leg_event, worker_stopping=_worker_stopping), capacity=4)
+    worker = MediaWorkerProcess(
+        hooks=WorkerHooks(leg_event=_leg_event, leg_answered=_leg_answered, worker_stopping=_worker_stopping),
+        capacity=4,
+    )
     task = asyncio.create_task(worker.run(stop))
     for _ in range(100):
         if await database_sync_to_async(MediaWorker.objects.exists)():
@@ -160,7 +164,10 @@ async def test_a_stopping_worker_ends_its_calls_and_says_why(
 ) -> None:
     # given a call ringing on a worker
     stop = asyncio.Event()
-    worker = MediaWorkerProcess(hooks=WorkerHooks(leg_event=_leg_event, worker_stopping=_worker_stopping), capacity=4)
+    worker = MediaWorkerProcess(
+        hooks=WorkerHooks(leg_event=_leg_event, leg_answered=_leg_answered, worker_stopping=_worker_stopping),
+        capacity=4,
+    )
     task = asyncio.create_task(worker.run(stop))
     while not await database_sync_to_async(MediaWorker.objects.exists)():
         await asyncio.sleep(0.05)

@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 from tests.calls.conftest import OFFER
 from tests.sockets import TIMEOUT, Connect, connected, drain, signed_in_browser
 from toc.accounts.models import User
+from toc.calls import services
 from toc.calls.models import Call, Leg
 from toc.media.models import MediaWorker
 
@@ -230,3 +231,29 @@ async def test_a_closed_socket_detaches_its_legs(
     leg = await database_sync_to_async(Leg.objects.get)()
     assert leg.detached_at is not None
     assert leg.state == "new"
+
+
+async def test_a_reconnected_socket_reclaims_its_leg_and_gets_the_engines_answer_again(
+    alice: User, bob: User, worker: MediaWorker, commands: list[dict[str, Any]], open_socket: Connect
+) -> None:
+    # given alice placed a call and the engine answered, but her socket dropped on the way
+    first_socket = await socket_of(alice, open_socket)
+    await socket_of(bob, open_socket)
+    placed = await reply_to(first_socket, {"type": "call.place", "request_id": "p", "destination": "102", "sdp": OFFER})
+    leg_id = placed["call"]["leg_id"]
+    await database_sync_to_async(services.leg_answered)(leg_id=leg_id, sdp="v=0 the engine's answer")
+    await first_socket.disconnect(timeout=TIMEOUT)
+
+    # when she reconnects and reclaims the leg
+    second_socket = await socket_of(alice, open_socket)
+    reply = await reply_to(second_socket, {"type": "call.reclaim", "request_id": "r", "leg_id": leg_id})
+
+    # then the leg is hers on the new socket, and the answer comes again
+    assert (reply["type"], reply["call"]["id"], reply["sdp"]) == (
+        "call.accepted",
+        placed["call"]["id"],
+        "v=0 the engine's answer",
+    )
+    leg = await database_sync_to_async(Leg.objects.get)(pk=leg_id)
+    assert leg.detached_at is None
+    assert leg.channel_name != commands[0]["reply_channel"]

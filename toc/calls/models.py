@@ -80,6 +80,7 @@ class Leg(models.Model):
     channel_name = models.CharField(max_length=200, db_index=True, help_text="The socket that signals for it.")
     state = models.CharField(max_length=10, choices=LegStatus.choices, default=LegStatus.NEW)
     detached_at = models.DateTimeField(null=True, blank=True, help_text="When its socket went away.")
+    answer_sdp = models.TextField(blank=True, help_text="The engine's answer, replayed to a reclaiming socket.")
     created_at = models.DateTimeField(default=timezone.now)
     connected_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

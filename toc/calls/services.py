@@ -292,7 +292,14 @@ def _is_candidate(candidate: object) -> bool:
     )
 
 
-def reclaim_leg(*, user: User, leg_id: object, channel_name: str) -> Call:
+def leg_answered(*, leg_id: str, sdp: str) -> None:
+    """Keep the engine's answer: a socket that drops before it arrives gets it on reclaim."""
+    key = selectors.parse_id(leg_id)
+    if key is not None:
+        Leg.objects.filter(pk=key).update(answer_sdp=sdp)
+
+
+def reclaim_leg(*, user: User, leg_id: object, channel_name: str) -> Leg:
     """After a reconnect: this socket signals for the leg again (the media never stopped)."""
     with transaction.atomic():
         key = selectors.parse_id(leg_id)
@@ -306,7 +313,7 @@ def reclaim_leg(*, user: User, leg_id: object, channel_name: str) -> Call:
         leg.channel_name = channel_name
         leg.detached_at = None
         leg.save(update_fields=["channel_name", "detached_at"])
-        return leg.call
+        return leg
 
 
 def detach_socket(*, channel_name: str, now: datetime | None = None) -> int:

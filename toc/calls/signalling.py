@@ -130,10 +130,12 @@ class CallSignalling:
         return None
 
     async def _reclaim(self, content: dict[str, Any]) -> dict[str, Any]:
-        call = await database_sync_to_async(services.reclaim_leg)(
+        leg = await database_sync_to_async(services.reclaim_leg)(
             user=self.user, leg_id=content.get("leg_id"), channel_name=self.channel_name
         )
-        return await self._reply("call.accepted", call)
+        reply = await self._reply("call.accepted", await database_sync_to_async(lambda: leg.call)())
+        # The engine's answer again, in case it was on its way when the socket dropped.
+        return {**reply, "sdp": leg.answer_sdp or None}
 
     async def disconnected(self) -> None:
         await database_sync_to_async(services.detach_socket)(channel_name=self.channel_name)

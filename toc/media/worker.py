@@ -43,6 +43,7 @@ class WorkerHooks:
     """Synchronous callbacks into the call engine (run in a thread, with database access)."""
 
     leg_event: Callable[[str, str, str], None]  # (leg_id, "connected" | "failed" | "closed", detail)
+    leg_answered: Callable[[str, str], None]  # (leg_id, answer sdp), before the answer is sent
     worker_stopping: Callable[[MediaWorker], None]
 
 
@@ -173,6 +174,7 @@ class MediaWorkerProcess:
     async def _create_leg(self, message: dict[str, Any]) -> None:
         leg_id = str(message["leg_id"])
         answer = await self.engine.create_leg(leg_id, str(message["sdp"]))
+        await database_sync_to_async(self.hooks.leg_answered)(leg_id, answer)
         await self.layer.send(
             str(message["reply_channel"]),
             {

@@ -32,6 +32,10 @@ def _leg_event(leg_id: str, kind: str, detail: str) -> None:
         services.leg_closed(leg_id=leg_id)
 
 
+def _leg_answered(leg_id: str, sdp: str) -> None:
+    services.leg_answered(leg_id=leg_id, sdp=sdp)
+
+
 def _worker_stopping(worker: MediaWorker) -> None:
     services.fail_calls_of_worker(worker=worker, detail="The media server restarted, so the call ended.")
 
@@ -57,7 +61,7 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        hooks = WorkerHooks(leg_event=_leg_event, worker_stopping=_worker_stopping)
+        hooks = WorkerHooks(leg_event=_leg_event, leg_answered=_leg_answered, worker_stopping=_worker_stopping)
         await MediaWorkerProcess(hooks=hooks, capacity=capacity).run(stop)
 
     def _supervise(self, capacity: int) -> None:
