@@ -224,6 +224,24 @@ def new_context(browser: Browser, e2e_server: Server) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
+    settle_server()
+
+
+def settle_server(seconds: float = 10) -> None:
+    """Wait (bounded) until the server has handled the closed pages: sockets gone, legs hung up.
+
+    The test database is flushed (TRUNCATE) right after the test; on PostgreSQL a flush that
+    races the server's own disconnect writes can deadlock and leave the next test dirty.
+    """
+    from toc.calls.models import Leg
+    from toc.presence.models import Connection
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not Connection.objects.exists() and not Leg.objects.exclude(state="ended").exists():
+            break
+        time.sleep(0.1)
+    time.sleep(0.3)  # the last writes of those handlers commit
 
 
 def off_the_browser_thread(function: Callable[..., T], **kwargs: Any) -> T:

@@ -130,6 +130,7 @@ def in_a_call(alice_page: Page, bob_page: Page, bob: User) -> Call:
     call_from_directory(alice_page, bob)
     bob_page.locator(".call-toast").get_by_role("button", name="Answer").click()
     expect(call_window(alice_page).locator(".call-state")).to_have_text("Connected")
+    expect(call_window(bob_page).locator(".call-state")).to_have_text("Connected")
     return Call.objects.get()
 
 
