@@ -28,7 +28,12 @@ ALICE_HZ = 1200
 BOB_HZ = 800
 
 HEAR_REMOTE = """async (callId) => {
-  const stream = window.toc.softphone.remoteStream(callId);
+  // The far end's track arrives once the media connects, a moment after the call shows answered.
+  let stream = null;
+  for (let waited = 0; !stream && waited < 10000; waited += 50) {
+    stream = window.toc.softphone.remoteStream(callId);
+    if (!stream) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   if (!stream) return null;
   const context = new AudioContext();
   await context.resume();
