@@ -76,7 +76,7 @@ def test_answer_clears_the_deadline_and_records_the_time() -> None:
     # then
     assert result.answered_at == NOW + timedelta(seconds=3)
     assert result.ring_deadline is None
-    assert result.is_live
+    assert result.state is A
 
 
 def test_timeout_before_the_deadline_is_refused() -> None:
@@ -117,3 +117,20 @@ def test_leg_transitions(current, target, allowed) -> None:
     else:
         with pytest.raises(InvalidTransitionError):
             state.advance_leg(current, target)
+
+
+@pytest.mark.parametrize(
+    ("viewer_is_caller", "answered", "reason", "direction"),
+    [
+        (True, True, EndReason.COMPLETED, "outgoing"),
+        (True, False, EndReason.NO_ANSWER, "outgoing"),
+        (False, True, EndReason.COMPLETED, "incoming"),
+        (False, False, EndReason.DECLINED, "incoming"),
+        (False, False, EndReason.NO_ANSWER, "missed"),
+        (False, False, EndReason.CANCELLED, "missed"),
+        (False, False, EndReason.UNREACHABLE, "missed"),
+        (False, False, EndReason.BUSY, "missed"),
+    ],
+)
+def test_history_direction(viewer_is_caller, answered, reason, direction) -> None:
+    assert state.history_direction(viewer_is_caller=viewer_is_caller, answered=answered, end_reason=reason) == direction

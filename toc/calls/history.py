@@ -14,16 +14,16 @@ from toc.lib.events import send_event
 
 def write_history(call: Call) -> None:
     assert call.ended_at is not None
-    answered = call.answered_at is not None
-    entries: list[tuple[int, HistoryDirection, str, str, int | None]] = []
+    entries: list[tuple[int, bool, str, str, int | None]] = []
     if call.caller_id is not None:
-        outgoing = (call.caller_id, HistoryDirection.OUTGOING, call.callee_name, call.callee_number, call.callee_id)
-        entries.append(outgoing)
+        entries.append((call.caller_id, True, call.callee_name, call.callee_number, call.callee_id))
     if call.callee_id is not None:
-        missed = not answered and call.end_reason != state.EndReason.DECLINED
-        direction = HistoryDirection.MISSED if missed else HistoryDirection.INCOMING
-        entries.append((call.callee_id, direction, call.caller_name, call.caller_number, call.caller_id))
-    for owner_id, direction, name, number, counterpart_id in entries:
+        entries.append((call.callee_id, False, call.caller_name, call.caller_number, call.caller_id))
+    reason = state.EndReason(call.end_reason) if call.end_reason else None
+    for owner_id, is_caller, name, number, counterpart_id in entries:
+        direction = state.history_direction(
+            viewer_is_caller=is_caller, answered=call.answered_at is not None, end_reason=reason
+        )
         CallRecord.objects.get_or_create(
             owner_id=owner_id,
             call=call,

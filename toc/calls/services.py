@@ -304,7 +304,11 @@ def reclaim_leg(*, user: User, leg_id: object, channel_name: str) -> Leg:
     with transaction.atomic():
         key = selectors.parse_id(leg_id)
         leg = (
-            Leg.objects.select_for_update().filter(pk=key, user=user).exclude(state=LegStatus.ENDED).first()
+            Leg.objects.select_for_update(of=("self",))
+            .select_related("call")
+            .filter(pk=key, user=user)
+            .exclude(state=LegStatus.ENDED)
+            .first()
             if key is not None
             else None
         )

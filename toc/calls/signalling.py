@@ -133,7 +133,7 @@ class CallSignalling:
         leg = await database_sync_to_async(services.reclaim_leg)(
             user=self.user, leg_id=content.get("leg_id"), channel_name=self.channel_name
         )
-        reply = await self._reply("call.accepted", await database_sync_to_async(lambda: leg.call)())
+        reply = await self._reply("call.accepted", leg.call)  # loaded with the leg
         # The engine's answer again, in case it was on its way when the socket dropped.
         return {**reply, "sdp": leg.answer_sdp or None}
 

@@ -98,10 +98,6 @@ class CallValue:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
 
-    @property
-    def is_live(self) -> bool:
-        return self.state is not CallState.ENDED
-
 
 def apply(call: CallValue, event: CallEvent, *, party: Party, now: datetime, ring_timeout: timedelta) -> CallValue:
     """The call after `event` caused by `party` at `now`; raises InvalidTransitionError."""
@@ -140,8 +136,9 @@ def advance_leg(current: LegState, target: LegState) -> LegState:
     return target
 
 
-def history_direction(*, viewer_is_caller: bool, answered: bool) -> str:
-    """How one participant files an ended call: outgoing, incoming, or missed."""
+def history_direction(*, viewer_is_caller: bool, answered: bool, end_reason: EndReason | None) -> str:
+    """How one participant files an ended call: outgoing, incoming, or missed. A call the
+    callee declined was seen, so it is incoming, not missed."""
     if viewer_is_caller:
         return "outgoing"
-    return "incoming" if answered else "missed"
+    return "incoming" if answered or end_reason is EndReason.DECLINED else "missed"
