@@ -4,7 +4,16 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from toc.accounts.api import MeApi, PreferencesUpdateApi, TokenCreateApi
-from toc.calls.api import ActiveCallListApi, HistoryDetailApi, HistoryListApi, HistorySeenApi, IceServerListApi
+from toc.calls.api import (
+    ActiveCallListApi,
+    ConferenceRoomListApi,
+    ConferenceRoomPinApi,
+    HistoryDetailApi,
+    HistoryListApi,
+    HistorySeenApi,
+    IceServerListApi,
+    ParkedCallListApi,
+)
 from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
 from toc.presence.api import PresenceApi
 
@@ -25,6 +34,9 @@ urlpatterns = [
     path("calls/history/", HistoryListApi.as_view(), name="calls-history"),
     path("calls/history/seen/", HistorySeenApi.as_view(), name="calls-history-seen"),
     path("calls/history/<int:record_id>/", HistoryDetailApi.as_view(), name="calls-history-record"),
+    path("calls/parked/", ParkedCallListApi.as_view(), name="calls-parked"),
+    path("conference/rooms/", ConferenceRoomListApi.as_view(), name="conference-rooms"),
+    path("conference/rooms/<int:room_id>/pin/", ConferenceRoomPinApi.as_view(), name="conference-room-pin"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

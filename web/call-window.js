@@ -1,6 +1,12 @@
 // The floating call windows (bottom right, above everything): an incoming-call toast, the
 // window of a call on this device, and the compact "On another device" panel. They only show
 // a session's state; every button goes back to the Softphone through `actions`.
+//
+// A call window also carries call handling: Hold/Resume, Transfer, Park, Invite and Switch
+// Device; a consultation (attended transfer) shows Complete transfer / Cancel transfer; a
+// conference lists who is in it. The caller's picture can be dragged onto a person in the
+// Directory, Contacts or Favourites to transfer (`drag-transfer.js`), and a person dragged
+// into the window is invited.
 
 import { h, icon, initials } from './dom.js';
 
@@ -22,6 +28,7 @@ export function stateText(session) {
   switch (session.phase) {
     case 'placing': return session.hangupRequested ? 'Hanging up…' : 'Calling…';
     case 'ringing': return session.waiting ? 'Call waiting' : 'Incoming call';
+    case 'switching': return 'Move this call here';
     case 'answering': return 'Connecting…';
     case 'hanging_up': return 'Hanging up…';
     case 'ended': return endedText(session.endOverride || session.endMessage);
@@ -29,6 +36,11 @@ export function stateText(session) {
     default: break;
   }
   const state = session.call ? session.call.state : 'dialing';
+  const call = session.call || {};
+  if (state === 'answered' && call.awaiting_pin) return 'Enter the room’s PIN on the keypad, then #';
+  if (state === 'answered' && call.held_by_me) return 'On hold';
+  if (state === 'answered' && call.on_hold) return 'On hold (the other side will resume)';
+  if (state === 'parked') return `Parked at ${call.park_slot}`;
   if (state === 'answered') return session.phase === 'live' && !session.legId ? 'Connecting…' : 'Connected';
   if (state === 'ringing') return session.direction === 'outgoing' ? 'Ringing…' : 'Incoming call';
   if (state === 'ended') return endedText(session.call.end_message);
@@ -41,7 +53,7 @@ function who(session) {
 }
 
 function kindOf(session) {
-  if (session.phase === 'ringing') return 'toast';
+  if (session.phase === 'ringing' || session.phase === 'switching') return 'toast';
   if (session.phase === 'foreign') return 'foreign';
   return 'call';
 }
@@ -122,7 +134,9 @@ export class CallWindows {
           h('p', { class: 'call-kicker', id: `${id}-kicker` }, 'On another device'),
           name, number, h('p', { class: 'call-line' }, state, timer)),
         error,
-        button('hangup', 'Hang up', 'phone-off'));
+        h('div', { class: 'call-actions' },
+          button('take', 'Switch here', 'monitor-smartphone', { title: 'Move the call to this device' }),
+          button('hangup', 'Hang up', 'phone-off')));
     } else {
       const keypad = h('div', { class: 'keypad', id: `${id}-keypad`, role: 'group', 'aria-label': 'Keypad', hidden: true },
         KEYS.map((key) => h('button', {
@@ -141,11 +155,32 @@ export class CallWindows {
         button('mute', 'Mute', 'mic', { 'aria-pressed': 'false' }),
         button('keypad', 'Keypad', 'grid-3x3', { 'aria-expanded': 'false', 'aria-controls': `${id}-keypad` }),
         button('hangup', 'Hang up', 'phone-off'));
+      parts.handling = h('div', { class: 'call-actions handling', role: 'group', 'aria-label': 'Call handling' },
+        button('hold', 'Hold', 'pause'),
+        button('transfer', 'Transfer', 'arrow-right-left', { 'aria-haspopup': 'dialog' }),
+        button('park', 'Park', 'square-parking'),
+        button('invite', 'Invite', 'user-plus', { 'aria-haspopup': 'dialog' }),
+        button('switch', 'Switch Device', 'monitor-smartphone', { 'aria-haspopup': 'menu' }));
+      parts.consult = h('div', { class: 'call-actions consult', hidden: true },
+        button('complete', 'Complete transfer', 'check'),
+        button('cancel-transfer', 'Cancel transfer', 'x'));
+      parts.devices = h('div', { class: 'device-menu', role: 'menu', 'aria-label': 'Switch the call to', hidden: true });
+      parts.roster = h('div', { class: 'roster', hidden: true },
+        h('h3', { class: 'roster-title', id: `${id}-roster` }),
+        h('ul', { class: 'participants', 'aria-labelledby': `${id}-roster` }));
       parts.done = h('div', { class: 'call-actions' }, button('close', 'Close', 'x'));
+      avatar.setAttribute('draggable', 'true');
+      avatar.classList.add('drag-handle');
+      avatar.title = 'Drag onto a person to transfer the call';
+      avatar.addEventListener('dragstart', (event) => this.actions.dragStart(session, event));
+      avatar.addEventListener('dragend', () => this.actions.dragEnd(session));
       element = h('section', { class: 'call-window', id, role: 'region', 'aria-labelledby': `${id}-name` },
         h('header', { class: 'call-head' }, avatar, h('div', { class: 'call-who' }, name, number), timer),
         h('p', { class: 'call-line', 'aria-live': 'polite' }, state),
-        error, keypad, parts.live, parts.done);
+        error, parts.roster, keypad, parts.consult, parts.handling, parts.devices, parts.live, parts.done);
+      // A person dragged here from the Directory, Contacts or Favourites is invited.
+      element.addEventListener('dragover', (event) => this.actions.dragOverWindow(session, event));
+      element.addEventListener('drop', (event) => this.actions.dropOnWindow(session, event));
     }
     return { kind, element, parts };
   }
@@ -175,6 +210,14 @@ export class CallWindows {
       parts.kicker.textContent = session.waiting ? 'Call waiting' : 'Incoming call';
       element.classList.toggle('waiting', Boolean(session.waiting));
       element.querySelector('[data-action="answer"]').disabled = false;
+      const call = session.call || {};
+      if (session.phase === 'switching') parts.kicker.textContent = 'Switch here from your other device';
+      else if (call.transferred_by && call.conference) parts.kicker.textContent = `${call.transferred_by} invites you to a conference`;
+      else if (/^Park \d+$/.test(call.transferred_by || '')) parts.kicker.textContent = `Ringing back from ${call.transferred_by.toLowerCase()}`;
+      else if (call.transferred_by) parts.kicker.textContent = `Transferred by ${call.transferred_by}`;
+    }
+    if (view.kind === 'foreign') {
+      element.querySelector('[data-action="take"]').hidden = !(session.call && session.call.state === 'answered');
     }
     if (view.kind === 'call') {
       const over = session.phase === 'ended' || session.phase === 'failed';
@@ -188,7 +231,85 @@ export class CallWindows {
       element.querySelector('[data-action="keypad"]').disabled = !answered;
       if (!answered) this.showKeypad(view, false);
       element.classList.toggle('over', over);
+      this.patchHandling(session, view, { answered: Boolean(answered), over });
     }
+  }
+
+  patchHandling(session, view, { answered, over }) {
+    const { element, parts } = view;
+    const call = session.call || {};
+    const conference = call.conference || null;
+    const consultation = Boolean(call.consult_for);
+    const me = this.actions.me();
+    const softphone = !me || !me.calling_device || me.calling_device === 'softphone';
+    parts.handling.hidden = over || !answered || Boolean(call.awaiting_pin);
+    parts.consult.hidden = over || !consultation;
+    const hold = element.querySelector('[data-action="hold"]');
+    const held = Boolean(call.held_by_me);
+    hold.replaceChildren(icon(held ? 'play' : 'pause'), h('span', {}, held ? 'Resume' : 'Hold'));
+    hold.dataset.mode = held ? 'resume' : 'hold';
+    hold.disabled = !softphone || Boolean(call.on_hold) || Boolean(conference);
+    hold.title = !softphone ? 'Hold works only when Softphone is the calling device.'
+      : (conference ? 'A conference cannot be held; mute yourself instead.' : (held ? 'Resume the call' : 'Put the call on hold'));
+    const busy = Boolean(call.on_hold) || Boolean(conference);
+    for (const action of ['transfer', 'park']) {
+      const control = element.querySelector(`[data-action="${action}"]`);
+      control.disabled = busy || consultation;
+      control.title = conference ? 'Not in a conference.' : (call.on_hold ? 'The other side has put the call on hold.' : '');
+    }
+    element.querySelector('[data-action="invite"]').disabled = held || Boolean(call.on_hold) || consultation;
+    if (parts.handling.hidden) parts.devices.hidden = true;
+    this.patchRoster(session, view, conference);
+  }
+
+  patchRoster(session, view, conference) {
+    const { parts } = view;
+    parts.roster.hidden = !conference;
+    if (!conference) return;
+    parts.roster.querySelector('.roster-title').textContent = conference.extension
+      ? `${conference.name} (${conference.extension})` : conference.name;
+    const rows = conference.participants.map((person) => {
+      const controls = conference.can_manage && !person.is_you ? [
+        h('button', {
+          type: 'button', class: 'icon-button', dataset: { action: 'mute-participant', leg: person.leg_id },
+          'aria-pressed': String(person.is_muted), 'aria-label': `${person.is_muted ? 'Unmute' : 'Mute'} ${person.name}`,
+          title: `${person.is_muted ? 'Unmute' : 'Mute'} ${person.name}`,
+          onclick: () => this.actions.muteParticipant(session, person.leg_id, !person.is_muted),
+        }, icon(person.is_muted ? 'mic-off' : 'mic')),
+        h('button', {
+          type: 'button', class: 'icon-button', dataset: { action: 'remove-participant', leg: person.leg_id },
+          'aria-label': `Remove ${person.name}`, title: `Remove ${person.name} from the conference`,
+          onclick: () => this.actions.removeParticipant(session, person.leg_id),
+        }, icon('user-x')),
+      ] : [];
+      return h('li', { class: 'participant', dataset: { userId: String(person.user_id) } },
+        h('span', { class: 'participant-name' }, person.is_you ? `${person.name} (you)` : person.name),
+        person.is_muted ? h('span', { class: 'participant-note' }, 'muted') : null,
+        ...controls);
+    });
+    const ringing = conference.ringing.map((person) => h('li', { class: 'participant ringing' },
+      h('span', { class: 'participant-name' }, person.name), h('span', { class: 'participant-note' }, 'ringing…')));
+    parts.roster.querySelector('.participants').replaceChildren(...rows, ...ringing);
+  }
+
+  // Switch Device: the user's other signed-in devices, as a small menu under the buttons.
+  showDevices(session, devices) {
+    const view = this.views.get(session.key);
+    if (!view || view.kind !== 'call') return;
+    const others = devices.filter((device) => !device.is_this);
+    const items = others.length
+      ? others.map((device) => h('button', {
+        type: 'button', role: 'menuitem', class: 'menu-item', dataset: { connection: String(device.id) },
+        onclick: () => {
+          view.parts.devices.hidden = true;
+          this.actions.switchTo(session, device.id);
+        },
+      }, device.label, h('small', {}, ` · signed in ${new Date(device.connected_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`)))
+      : [h('p', { class: 'menu-note' }, 'You are not signed in on another device. Open TOC on another device, then try again.')];
+    view.parts.devices.replaceChildren(...items);
+    view.parts.devices.hidden = false;
+    const first = view.parts.devices.querySelector('button');
+    if (first) first.focus();
   }
 
   showKeypad(view, open) {
@@ -206,6 +327,19 @@ export class CallWindows {
     else if (action === 'answer') this.actions.answer(session);
     else if (action === 'decline') this.actions.decline(session);
     else if (action === 'close') this.actions.close(session);
+    else if (action === 'hold') {
+      const mode = view.element.querySelector('[data-action="hold"]').dataset.mode;
+      if (mode === 'resume') this.actions.resume(session);
+      else this.actions.hold(session);
+    } else if (action === 'transfer') this.actions.openTransfer(session);
+    else if (action === 'park') this.actions.park(session);
+    else if (action === 'invite') this.actions.openInvite(session);
+    else if (action === 'switch') {
+      if (!view.parts.devices.hidden) view.parts.devices.hidden = true;
+      else this.actions.listDevices(session).then((devices) => this.showDevices(session, devices));
+    } else if (action === 'complete') this.actions.completeTransfer(session);
+    else if (action === 'cancel-transfer') this.actions.cancelTransfer(session);
+    else if (action === 'take') this.actions.take(session);
   }
 
   tick() {

@@ -3,9 +3,12 @@
 
 import { api } from './api.js';
 import { AudioDevices } from './audio-devices.js';
+import { CallHandling } from './call-handling.js';
+import { ConferenceWindow } from './conference.js';
 import { initials } from './dom.js';
 import { Directory } from './directory.js';
 import { EventSocket } from './events.js';
+import { ParkedCalls } from './parked.js';
 import { Phone } from './phone.js';
 import { paintDot, presenceText, PresenceMenu } from './presence.js';
 import { Preferences } from './preferences.js';
@@ -49,6 +52,7 @@ const socket = new EventSocket({
       .catch(() => {});
     // Calls and history come from their own endpoints: if they fail, the rest still loads.
     softphone.resync();
+    parked.refresh();
     if (view === 'phone') phone.refresh();
     else phone.loadBadge();
   },
@@ -64,8 +68,10 @@ const socket = new EventSocket({
       if (me && event.presence.user_id === me.id) paintMyPresence(event.presence);
     } else if (event.type === 'directory.contacts_changed') {
       directory.refresh();
-    } else if (event.type === 'call.updated' || event.type === 'call.sdp') {
+    } else if (['call.updated', 'call.sdp', 'call.switch_requested'].includes(event.type)) {
       softphone.handleEvent(event);
+    } else if (event.type === 'call.parked_changed') {
+      parked.refresh();
     } else if (event.type === 'call.history_changed') {
       phone.historyChanged(event);
     }
@@ -82,6 +88,9 @@ const softphone = new Softphone({
 const phone = new Phone({ softphone, devices, onMeChanged: meChanged });
 const directory = new Directory({ onCall: (number, name) => softphone.call(number, { name }) });
 const preferences = new Preferences({ onSaved: meChanged });
+softphone.ui = new CallHandling({ softphone, directoryList: document.getElementById('list') });
+const parked = new ParkedCalls({ onPickUp: (slot, name) => softphone.call(slot, { name }) });
+const conference = new ConferenceWindow({ softphone, getMe: () => me });
 
 // For the end-to-end tests and for diagnosing calls from the browser's console.
 window.toc = { softphone };
@@ -104,13 +113,40 @@ function showView(next) {
   document.getElementById('phone-view').hidden = next !== 'phone';
   document.getElementById('history-view').hidden = next !== 'phone';
   document.getElementById('preferences-view').hidden = next !== 'preferences';
+  document.getElementById('parked-view').hidden = next !== 'parked';
+  document.getElementById('conference-view').hidden = next !== 'conference';
   if (next === 'preferences' && me) preferences.show(me);
+  if (next === 'parked') parked.refresh();
+  if (next === 'conference') conference.show();
   if (next === 'phone') phone.show();
   else phone.hide();
 }
 
 document.querySelectorAll('.rail-button[data-view]').forEach((button) =>
   button.addEventListener('click', () => showView(button.dataset.view)));
+
+// The additional-features menu (More): Parked Calls.
+const moreButton = document.getElementById('more-button');
+const moreMenu = document.getElementById('more-menu');
+function showMore(open) {
+  moreMenu.hidden = !open;
+  moreButton.setAttribute('aria-expanded', String(open));
+  if (open) moreMenu.querySelector('button').focus();
+}
+moreButton.addEventListener('click', () => showMore(moreMenu.hidden));
+moreMenu.querySelectorAll('[data-view]').forEach((item) => item.addEventListener('click', () => {
+  showMore(false);
+  showView(item.dataset.view);
+}));
+document.addEventListener('click', (event) => {
+  if (!moreMenu.hidden && !moreMenu.contains(event.target) && !moreButton.contains(event.target)) showMore(false);
+});
+moreMenu.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') {
+    showMore(false);
+    moreButton.focus();
+  }
+});
 
 document.addEventListener('keydown', (event) => {
   const typing = ['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName);
@@ -123,6 +159,8 @@ document.addEventListener('keydown', (event) => {
   } else if (event.altKey && event.key === '2') {
     showView('phone');
     phone.focusDialPad();
+  } else if (event.altKey && event.key === '7') {
+    showView('conference');
   } else if (event.altKey && event.key === '9') {
     showView('preferences');
   } else if (event.altKey && event.shiftKey && (event.code === 'KeyA' || event.code === 'KeyD')) {

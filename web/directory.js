@@ -1,6 +1,7 @@
 // Directory (colleagues with live presence), personal Contacts, Favourites, one search box.
 
 import { api } from './api.js';
+import { makePersonDraggable } from './call-handling.js';
 import { h, icon, initials, showError } from './dom.js';
 import { paintDot, presenceText } from './presence.js';
 
@@ -122,7 +123,9 @@ export class Directory {
         onclick: () => this.onCall(number, entry.name),
       }, icon('phone'))
       : null;
-    return h('li', { class: 'entry-row', dataset: { kind: entry.kind, id: String(entry.id) } },
+    // A row with a number takes a dragged call (transfer) and can be dragged into a call.
+    const dataset = { kind: entry.kind, id: String(entry.id), ...(number ? { number, name: entry.name } : {}) };
+    const row = h('li', { class: 'entry-row', dataset },
       h('button', {
         type: 'button',
         class: `entry${isSelected ? ' selected' : ''}`,
@@ -130,6 +133,8 @@ export class Directory {
       }, this.avatar(entry), h('span', { class: 'entry-text' }, h('span', { class: 'entry-name' }, entry.name), this.subtitle(entry))),
       call,
       star);
+    if (number) makePersonDraggable(row, { number, name: entry.name });
+    return row;
   }
 
   // Your own entry gets no call buttons: calling yourself only earns a refusal.

@@ -46,6 +46,7 @@ export class EventSocket {
       this.attempt = 0;
       clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => this.send({ type: 'ping' }), event.heartbeat_seconds * 1000);
+      this.connectionId = event.connection_id;
       this.onConnected();
     } else if (event.type === 'accounts.signed_out') {
       this.stopped = true;

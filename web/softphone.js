@@ -10,6 +10,11 @@
 //   ended      over; the window shows why for a few seconds
 //   failed     never connected (microphone, device, refusal); the window stays until closed
 //   foreign    the user's call lives on another tab or device ("On another device")
+//   switching  Switch Device sent the call here: it rings until answered (or dismissed)
+//
+// Call handling (hold, transfer, park, switch device, add people) is a request about a call;
+// what it did comes back as `call.updated`, newest `version` wins. A call the user left
+// (transferred, parked) arrives as "ended" with how they left it.
 
 import { api } from './api.js';
 import { CallMedia, CallMediaError, MEDIA_MESSAGES } from './call-media.js';
@@ -18,13 +23,13 @@ import { playKeyTone } from './tones.js';
 
 const ENDED_LINGER_MS = 4000;
 const LAST_DIALLED_KEY = 'toc.phone.last-dialled';
-const STATE_RANK = { dialing: 0, ringing: 1, answered: 2, ended: 3 };
 const LIVE_PHASES = new Set(['placing', 'answering', 'live', 'hanging_up']);
 
 export const MESSAGES = {
   ...MEDIA_MESSAGES,
   notSoftphone: "Calls from your desk phone or mobile aren't available yet. Switch the calling device to Softphone.",
   audioFailed: "The call's audio connection failed.",
+  holdNeedsSoftphone: 'Hold works only when Softphone is the calling device.',
 };
 
 // What may be dialled: digits, *, # and one leading + (paste "+1 (613) 555-0142" and get
@@ -86,8 +91,29 @@ export class Softphone {
         toggleMute: (session) => this.toggleMute(session),
         dtmf: (session, key) => this.sendDtmf(session, key),
         close: (session) => this.remove(session),
+        me: () => this.getMe(),
+        hold: (session) => this.hold(session),
+        resume: (session) => this.resume(session),
+        park: (session) => this.park(session),
+        take: (session) => this.take(session),
+        completeTransfer: (session) => this.completeTransfer(session),
+        cancelTransfer: (session) => this.cancelTransfer(session),
+        listDevices: () => this.listDevices(),
+        switchTo: (session, connectionId) => this.switchDevice(session, connectionId),
+        muteParticipant: (session, legId, muted) => this.muteParticipant(session, legId, muted),
+        removeParticipant: (session, legId) => this.removeParticipant(session, legId),
+        // Dialogs and drag-and-drop live in call-handling.js, which sets `this.ui`.
+        openTransfer: (session) => this.ui.openTransfer(session),
+        openInvite: (session) => this.ui.openInvite(session),
+        dragStart: (session, event) => this.ui.dragStart(session, event),
+        dragEnd: (session) => this.ui.dragEnd(session),
+        dragOverWindow: (session, event) => this.ui.dragOverWindow(session, event),
+        dropOnWindow: (session, event) => this.ui.dropOnWindow(session, event),
       },
     });
+    this.ui = {
+      openTransfer() {}, openInvite() {}, dragStart() {}, dragEnd() {}, dragOverWindow() {}, dropOnWindow() {},
+    };
     devices.onChange((kind) => this.devicesChanged(kind));
     window.addEventListener('beforeunload', () => this.hangUpAllOnUnload());
   }
@@ -132,6 +158,10 @@ export class Softphone {
   // answer, decline, hangUp, toggleMute and sendDtmf take a call id or a session.
   async answer(target) {
     const session = this.resolve(target);
+    if (session && session.phase === 'switching') {
+      await this.take(session);
+      return;
+    }
     if (!session || session.phase !== 'ringing') return;
     session.phase = 'answering';
     session.error = '';
@@ -158,6 +188,10 @@ export class Softphone {
 
   async decline(target) {
     const session = this.resolve(target);
+    if (session && session.phase === 'switching') {
+      this.remove(session);
+      return;
+    }
     if (!session || session.phase !== 'ringing') return;
     try {
       const reply = await this.socket.request({ type: 'call.decline', call_id: session.id });
@@ -279,7 +313,156 @@ export class Softphone {
   handleEvent(event) {
     if (event.type === 'call.updated') this.applyUpdate(event.call);
     else if (event.type === 'call.sdp') this.receiveAnswer(event);
+    else if (event.type === 'call.switch_requested') this.switchRequested(event);
   }
+
+  // ---- call handling ----
+
+  // A request about a live call whose reply is the call as it is now; a refusal shows in
+  // the call's window.
+  async act(target, type, extra = {}) {
+    const session = this.resolve(target);
+    if (!session || !session.id) return null;
+    session.error = '';
+    try {
+      const reply = await this.socket.request({ type, call_id: session.id, ...extra });
+      if (reply.call) this.update(session, reply.call);
+      else this.changed(session);
+      return reply;
+    } catch (error) {
+      if (this.sessions.has(session.key)) {
+        session.error = error.message;
+        this.changed(session);
+      }
+      return null;
+    }
+  }
+
+  hold(target) {
+    const me = this.getMe();
+    const session = this.resolve(target);
+    if (session && me && me.calling_device && me.calling_device !== 'softphone') {
+      session.error = MESSAGES.holdNeedsSoftphone;
+      this.changed(session);
+      return null;
+    }
+    return this.act(target, 'call.hold');
+  }
+
+  resume(target) {
+    return this.act(target, 'call.resume');
+  }
+
+  park(target) {
+    return this.act(target, 'call.park');
+  }
+
+  // Blind transfer: the other side rings `destination`; this window's part is over.
+  transfer(target, destination) {
+    return this.act(target, 'call.transfer', { destination });
+  }
+
+  addPeople(target, destination) {
+    return this.act(target, 'call.add', { destination });
+  }
+
+  completeTransfer(target) {
+    return this.act(target, 'call.complete_transfer');
+  }
+
+  async cancelTransfer(target) {
+    const reply = await this.act(target, 'call.cancel_transfer');
+    const original = reply && reply.call ? this.byCallId(reply.call.id) : null;
+    if (original) this.update(original, reply.call);
+    const session = this.resolve(target);
+    if (session && session.phase !== 'ended') this.hangUp(session);
+  }
+
+  // Attended transfer, first step: the call goes on hold and a consultation call rings
+  // `destination` from this window.
+  consult(target, destination, { name = '' } = {}) {
+    const original = this.resolve(target);
+    if (!original || !original.id) return null;
+    return this.placeWith({ type: 'call.consult', call_id: original.id, destination }, { name, number: destination });
+  }
+
+  // The Conference window's Join: a room (by id) or an instant conference with invitees.
+  joinConference({ roomId = null, name = 'Conference', invitees = [] }) {
+    return this.placeWith({ type: 'call.conference_start', room_id: roomId, invitees }, { name, number: '' });
+  }
+
+  async placeWith(message, counterpart) {
+    const session = this.add({ direction: 'outgoing', phase: 'placing', counterpart });
+    const sdp = await this.openMedia(session);
+    if (sdp === null) return null;
+    this.placing += 1;
+    session.requesting = true;
+    try {
+      const reply = await this.socket.request({ ...message, sdp });
+      this.adopt(session, reply.call);
+    } catch (error) {
+      if (session.phase === 'placing' && !session.hangupRequested) this.fail(session, error.message);
+      else this.remove(session);
+    } finally {
+      session.requesting = false;
+      this.placing -= 1;
+      this.flushEarly();
+    }
+    return session.id;
+  }
+
+  // The user's signed-in devices (this one marked), for Switch Device.
+  async listDevices() {
+    const reply = await this.socket.request({ type: 'call.devices' });
+    return reply.devices || [];
+  }
+
+  switchDevice(target, connectionId) {
+    return this.act(target, 'call.switch', { connection_id: connectionId });
+  }
+
+  // Another of this user's devices sent a call here: it rings until answered or dismissed.
+  switchRequested(event) {
+    if (event.connection_id !== this.socket.connectionId) return;
+    const existing = this.byCallId(event.call.id);
+    if (existing && existing.phase !== 'foreign') return;
+    if (existing) this.remove(existing);
+    this.add({ direction: event.call.direction, phase: 'switching', call: event.call });
+  }
+
+  async take(target) {
+    const session = this.resolve(target);
+    if (!session || !session.id) return;
+    session.phase = 'answering';
+    session.error = '';
+    this.changed(session);
+    const sdp = await this.openMedia(session, { failInPlace: true });
+    if (sdp === null) return;
+    try {
+      const reply = await this.socket.request({ type: 'call.take', call_id: session.id, sdp });
+      if (session.phase !== 'answering') return;
+      session.phase = 'live';
+      this.setLeg(session, reply.call.leg_id);
+      this.update(session, reply.call);
+    } catch (error) {
+      this.fail(session, error.message);
+    }
+  }
+
+  muteParticipant(target, legId, muted) {
+    const session = this.resolve(target);
+    const conference = session && session.call && session.call.conference;
+    if (!conference) return null;
+    return this.act(session, 'call.conference_mute', { conference_id: conference.id, leg_id: legId, muted });
+  }
+
+  removeParticipant(target, legId) {
+    const session = this.resolve(target);
+    const conference = session && session.call && session.call.conference;
+    if (!conference) return null;
+    return this.act(session, 'call.conference_remove', { conference_id: conference.id, leg_id: legId });
+  }
+
 
   // After every (re)connect: what the server says is live wins. Legs this window still holds
   // are reclaimed; calls that ended meanwhile are closed; the rest show as on another device.
@@ -320,8 +503,13 @@ export class Softphone {
   }
 
   applyUpdate(call) {
-    const session = this.byCallId(call.id);
+    const session = this.byCallId(call.id) || this.byLegId(call.leg_id);
     if (session) {
+      // A completed attended transfer moves this window's leg into the transferred call.
+      if (session.id !== call.id) {
+        session.id = call.id;
+        session.call = null;
+      }
       this.update(session, call);
     } else if (this.placing && call.direction === 'outgoing') {
       this.stashEarly(call.id, { call });
@@ -335,7 +523,14 @@ export class Softphone {
   }
 
   update(session, call) {
-    if (session.call && STATE_RANK[call.state] < STATE_RANK[session.call.state]) return;
+    if ((session.phase === 'ended' || session.phase === 'failed') && call.state !== 'ended' && session.id === call.id) {
+      // The call came back to this user (a parked call ringing back): a new window for it.
+      this.remove(session);
+      this.applyUpdate(call);
+      return;
+    }
+    if (session.call && session.call.version > call.version) return;
+    if (session.call && session.call.state === 'ended' && session.call.version === call.version) return;
     session.call = call;
     if (call.counterpart && (call.counterpart.name || call.counterpart.number)) session.counterpart = call.counterpart;
     if (call.state === 'ended') {
@@ -346,7 +541,14 @@ export class Softphone {
     if (call.state === 'answered' && session.phase === 'ringing') {
       session.phase = 'foreign'; // answered on another tab or device
     }
-    this.changed(session);
+    if (session.phase === 'live' && session.legId && call.leg_id && call.leg_id !== session.legId) {
+      // Switch Device moved the call to another of the user's devices.
+      this.closeMedia(session);
+      session.legId = null;
+      session.phase = 'foreign';
+    }
+    if (session.phase === 'switching' && call.state !== 'answered') this.remove(session);
+    else this.changed(session);
   }
 
   receiveAnswer(event) {
@@ -371,6 +573,12 @@ export class Softphone {
   resolve(target) {
     if (target instanceof CallSession) return target;
     return this.byCallId(target);
+  }
+
+  byLegId(legId) {
+    if (!legId) return null;
+    for (const session of this.sessions.values()) if (session.legId === legId && session.media) return session;
+    return null;
   }
 
   byCallId(callId) {
@@ -445,7 +653,7 @@ export class Softphone {
     const sessions = [...this.sessions.values()];
     const inCall = sessions.some((session) => LIVE_PHASES.has(session.phase)
       || (session.phase === 'foreign' && session.call && session.call.state === 'answered'));
-    const ringing = sessions.filter((session) => session.phase === 'ringing');
+    const ringing = sessions.filter((session) => session.phase === 'ringing' || session.phase === 'switching');
     for (const session of ringing) {
       if (session.waiting !== inCall) {
         session.waiting = inCall;

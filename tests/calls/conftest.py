@@ -59,3 +59,82 @@ def online(user: User, channel_name: str = "") -> Connection:
         defaults={"user": user, "organisation_id": user.organisation_id},
     )
     return connection
+
+
+# --- call handling: more people, the work queued after commit, and small builders ---------
+
+
+@pytest.fixture
+def dave(acme: Any) -> User:
+    from tests.factories import make_user
+
+    return make_user(acme, "dave", extension="103")
+
+
+@pytest.fixture
+def erin(acme: Any) -> User:
+    from tests.factories import make_user
+
+    return make_user(acme, "erin", extension="104")
+
+
+@pytest.fixture
+def scheduled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...], float]]:
+    """Celery timers the services schedule (task name, args, countdown), captured instead of sent."""
+    from toc.calls import tasks
+
+    sent: list[tuple[str, tuple[Any, ...], float]] = []
+    for task in (tasks.end_unanswered_call, tasks.ring_back_parked_call, tasks.end_detached_legs):
+        name = task.name.rsplit(".", 1)[-1]
+        monkeypatch.setattr(
+            task,
+            "apply_async",
+            lambda args=(), countdown=0.0, _name=name, **_: sent.append((_name, tuple(args), countdown)),
+        )
+    return sent
+
+
+@pytest.fixture
+def events(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Live events the call services send (type, payload and audience), captured in order."""
+    from toc.calls import history
+    from toc.calls.services import base, handling
+
+    sent: list[dict[str, Any]] = []
+
+    def capture(*, event_type: str, payload: dict[str, Any], user_ids: Any = (), organisation_id: Any = None) -> None:
+        sent.append({"type": event_type, **payload, "user_ids": list(user_ids), "organisation_id": organisation_id})
+
+    for module in (base, handling, history):
+        monkeypatch.setattr(module, "send_event", capture)
+    return sent
+
+
+def channel_of(user: User) -> str:
+    return f"socket.{user.first_name.lower()}"
+
+
+def answered_call(caller: User, callee: User) -> Any:
+    """A call from `caller` that `callee` answered (each on the socket `channel_of` them)."""
+    from toc.calls import services
+
+    online(callee)
+    call = services.place_call(user=caller, channel_name=channel_of(caller), destination=callee.extension, sdp=OFFER)
+    services.answer_call(user=callee, call_id=call.pk, channel_name=channel_of(callee), sdp=OFFER)
+    call.refresh_from_db()
+    return call
+
+
+def live_leg(call: Any, user: User) -> Any:
+    """The user's one live leg in the call."""
+    from toc.calls.models import Leg
+
+    return Leg.objects.exclude(state="ended").get(call_id=call.pk, user=user)
+
+
+def everything() -> dict[str, list[dict[str, Any]]]:
+    """Every row the call engine writes, to show that a refused request changed nothing."""
+    from toc.calls.models import Call, CallRecord, CallTransition, Conference, ConferenceRoom, Leg
+
+    models: list[Any] = [Call, Leg, CallTransition, CallRecord, Conference, ConferenceRoom]
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}

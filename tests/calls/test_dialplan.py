@@ -16,9 +16,9 @@ from toc.calls.dialplan import Route, RouteKind, resolve
         ("(416) 555.0123", Route(RouteKind.OUTSIDE, "4165550123", target="+14165550123")),
         ("14165550123", Route(RouteKind.OUTSIDE, "14165550123", target="+14165550123")),
         ("+44 20 7946 0958", Route(RouteKind.OUTSIDE, "+442079460958", target="+442079460958")),
-        ("601", Route(RouteKind.RESERVED, "601", message="Call park (601) is not available yet.")),
-        ("699", Route(RouteKind.RESERVED, "699", message="Call park (699) is not available yet.")),
-        ("701", Route(RouteKind.RESERVED, "701", message="Conference rooms (701) is not available yet.")),
+        ("601", Route(RouteKind.PARK, "601", target="601")),
+        ("699", Route(RouteKind.PARK, "699", target="699")),
+        ("701", Route(RouteKind.CONFERENCE, "701", target="701")),
         ("*86", Route(RouteKind.RESERVED, "*86", message="Your voicemail (*86) is not available yet.")),
         ("*84102", Route(RouteKind.RESERVED, "*84102", message="Voicemail login (*84102) is not available yet.")),
         (

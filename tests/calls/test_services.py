@@ -60,8 +60,10 @@ def test_placing_a_call_rings_the_callee_and_plays_ringback_to_the_caller(
             "leg_id": str(leg.pk),
             "sdp": OFFER,
             "reply_channel": "socket.caller",
-            "ringback": True,
+            "bridge_id": str(call.pk),
             "bridge_leg_ids": [],
+            "sounds": ["ringback"],
+            "loop": True,
         }
     ]
     assert transitions(call) == [("create", "caller", "", "dialing"), ("ring", "system", "dialing", "ringing")]
@@ -90,8 +92,10 @@ def test_answering_bridges_the_new_leg_with_the_caller(
         "leg_id": str(callee_leg.pk),
         "sdp": OFFER,
         "reply_channel": "socket.bob",
-        "ringback": False,
+        "bridge_id": str(call.pk),
         "bridge_leg_ids": [str(caller_leg.pk)],
+        "sounds": [],
+        "loop": False,
     }
 
 
@@ -257,7 +261,8 @@ def test_no_answer_within_the_ring_timeout(
     [
         ("150", "There is no extension 150 in your organisation."),
         ("101", "That is your own extension."),
-        ("601", "Call park (601) is not available yet."),
+        ("601", "No call is parked at 601."),
+        ("799", "There is no conference room 799 in your organisation."),
         ("*86", "Your voicemail (*86) is not available yet."),
         ("4165550123", "Outside calls need a phone carrier, and none is configured for your organisation."),
         (

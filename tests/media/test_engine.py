@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from tests.audio import RATE, WAIT_SECONDS, Client, loudest_block_dbfs, peaks, rms_dbfs, tone_dbfs
+from tests.audio import RATE, WAIT_SECONDS, Client, SineTrack, loudest_block_dbfs, peaks, rms_dbfs, tone_dbfs
 from toc.media.engine import (
     RINGBACK,
     MediaEngine,
@@ -56,8 +56,10 @@ class Media:
             assert time.monotonic() < deadline, f"leg {leg_id} never reported {kind}: {self.events_of(leg_id)}"
             await asyncio.sleep(0.02)
 
-    def client(self, frequency: float | None, **options: Any) -> Client:
+    def client(self, frequency: float | None, *, level_dbfs: float | None = None, **options: Any) -> Client:
         client = Client(frequency, **options)
+        if level_dbfs is not None:
+            client.pc.getTransceivers()[0].sender.replaceTrack(SineTrack(frequency, level_dbfs))
         self.clients.append(client)
         return client
 
@@ -171,9 +173,9 @@ async def test_a_leg_alone_hears_silence_then_ringback_then_silence(media: Media
     assert rms_dbfs(after) < -60
 
 
-def write_prompt(path: Path, hz: float, rate: int) -> None:
-    """Three seconds of `hz` at `rate`, in the container and codec the file name says (wav or ogg)."""
-    t = np.arange(rate * 3) / rate
+def write_prompt(path: Path, hz: float, rate: int, seconds: float = 3.0) -> None:
+    """`seconds` of `hz` at `rate`, in the container and codec the file name says (wav or ogg)."""
+    t = np.arange(int(rate * seconds)) / rate
     samples = (np.sin(2 * np.pi * hz * t) * 8000).astype(np.int16)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("pcm_s16le" if path.suffix == ".wav" else "libopus", rate=rate, layout="mono")
@@ -211,6 +213,101 @@ async def test_a_file_that_cannot_be_read_is_refused(media: Media, tmp_path: Pat
     for path in (tmp_path / "missing.wav", tmp_path / "notes.wav"):
         with pytest.raises(MediaError, match="cannot be played"):
             await media.engine.play("a", path)
+
+
+def loud_blocks(samples: np.ndarray, hz: float, seconds: float = 0.1) -> list[int]:
+    """The indexes of the `seconds`-long blocks in which `hz` is louder than -30 dBFS."""
+    size = int(RATE * seconds)
+    return [i for i in range(samples.size // size) if tone_dbfs(samples[i * size : (i + 1) * size], hz) > -30]
+
+
+async def test_a_list_of_sounds_plays_in_order_then_reports_it_played(media: Media, tmp_path: Path) -> None:
+    # given
+    path = tmp_path / "prompt.wav"
+    write_prompt(path, 1200.0, 16_000, seconds=0.6)
+    client = await media.connect("a", None)
+    await asyncio.sleep(SETTLE_SECONDS)
+    start = len(client.heard)
+
+    # when
+    began = time.monotonic()
+    played = await media.engine.play("a", [Tone((700.0,), 600, 0), path])
+    finished = await asyncio.wait_for(played, WAIT_SECONDS)
+    took = time.monotonic() - began
+    await asyncio.sleep(0.3)  # the last frames are still on their way
+    heard = np.concatenate(client.heard[start:])
+    after = await client.listen(0.5)
+
+    # then
+    assert finished is True
+    assert 1.05 < took < 1.6  # 1.2 s of sound, sent in real time
+    assert peaks(heard, 2) == [pytest.approx(700.0, abs=10), pytest.approx(1200.0, abs=10)]
+    first, second = loud_blocks(heard, 700.0), loud_blocks(heard, 1200.0)
+    assert len(first) >= 5 and len(second) >= 5
+    assert max(first) <= min(second)
+    assert rms_dbfs(after) < -60
+
+
+async def test_a_looping_list_repeats_until_stopped(media: Media) -> None:
+    # given
+    client = await media.connect("a", None)
+
+    # when
+    played = await media.engine.play("a", [Tone((700.0,), 300, 0), Tone((1300.0,), 300, 0)], loop=True)
+    await asyncio.sleep(1.5)  # the list lasts 0.6 s
+    during = await client.listen()
+    is_done_while_playing = played.done()
+    await media.engine.stop_play("a")
+    finished = await asyncio.wait_for(played, WAIT_SECONDS)
+    await asyncio.sleep(SETTLE_SECONDS)
+    after = await client.listen()
+
+    # then
+    assert is_done_while_playing is False
+    assert finished is False
+    assert peaks(during, 2) == [pytest.approx(700.0, abs=10), pytest.approx(1300.0, abs=10)]
+    assert len(loud_blocks(during, 700.0)) >= 3 and len(loud_blocks(during, 1300.0)) >= 3
+    assert rms_dbfs(after) < -60
+
+
+async def test_a_replaced_playback_and_one_whose_leg_ends_report_not_played(media: Media) -> None:
+    # given
+    client = await media.connect("a", None)
+    first = await media.engine.play("a", Tone((700.0,), 5000, 0))
+
+    # when
+    second = await media.engine.play("a", Tone((1300.0,), 5000, 0))
+    await asyncio.sleep(SETTLE_SECONDS)
+    heard = await client.listen()
+
+    # then
+    assert first.done() and first.result() is False
+    assert peaks(heard, 1)[0] == pytest.approx(1300.0, abs=10)
+    assert tone_dbfs(heard, 700.0) < tone_dbfs(heard, 1300.0) - 40
+    assert not second.done()
+
+    # when
+    await media.engine.hangup("a")
+
+    # then
+    assert second.done() and second.result() is False
+
+
+async def test_a_list_with_a_sound_that_cannot_be_played_changes_nothing(media: Media, tmp_path: Path) -> None:
+    # given
+    client = await media.connect("a", None)
+    playing = await media.engine.play("a", Tone((700.0,), 1000, 0), loop=True)
+
+    # when / then
+    with pytest.raises(MediaError, match="cannot be played"):
+        await media.engine.play("a", [Tone((1300.0,), 300, 0), tmp_path / "missing.wav"])
+    with pytest.raises(MediaError, match="nothing to play"):
+        await media.engine.play("a", [])
+    await asyncio.sleep(SETTLE_SECONDS)
+    heard = await client.listen()
+    assert not playing.done()
+    assert peaks(heard, 1)[0] == pytest.approx(700.0, abs=10)
+    assert tone_dbfs(heard, 1300.0) < tone_dbfs(heard, 700.0) - 40
 
 
 # 3. A bridge of three
@@ -252,6 +349,85 @@ async def test_a_leg_moved_to_another_bridge_stops_hearing_the_first(media: Medi
     assert tone_dbfs(heard, 1000.0) < tone_dbfs(heard, 1600.0) - 40
 
 
+async def test_each_of_six_legs_hears_the_other_five_and_one_that_leaves_is_heard_no_more(media: Media) -> None:
+    # given: tones that are not whole periods per 20 ms, so that a leg's own audio taken from the
+    # wrong frame would not cancel; quiet enough that five of them summed do not clip
+    tones = {"a": 440.0, "b": 730.0, "c": 1010.0, "d": 1330.0, "e": 1570.0, "f": 1870.0}
+    clients = {leg_id: await media.connect(leg_id, hz, level_dbfs=-24) for leg_id, hz in tones.items()}
+
+    # when
+    await media.engine.bridge("conference", list(tones))
+    await asyncio.sleep(SETTLE_SECONDS)
+    heard = dict(zip(clients, await asyncio.gather(*(c.listen() for c in clients.values())), strict=True))
+
+    # then
+    for leg_id, own in tones.items():
+        others = sorted(hz for other, hz in tones.items() if other != leg_id)
+        assert peaks(heard[leg_id], 5) == [pytest.approx(hz, abs=10) for hz in others], leg_id
+        weakest_other = min(tone_dbfs(heard[leg_id], hz) for hz in others)
+        assert weakest_other > -40, leg_id
+        assert tone_dbfs(heard[leg_id], own) < weakest_other - 20, leg_id  # an echo: about 0
+
+    # when
+    await media.engine.unbridge("f")
+    await asyncio.sleep(SETTLE_SECONDS)
+    alice_heard, frank_heard = await asyncio.gather(clients["a"].listen(), clients["f"].listen())
+
+    # then
+    assert peaks(alice_heard, 4) == [pytest.approx(hz, abs=10) for hz in (730.0, 1010.0, 1330.0, 1570.0)]
+    assert tone_dbfs(alice_heard, 1870.0) < tone_dbfs(alice_heard, 730.0) - 40
+    assert rms_dbfs(frank_heard) < -60
+
+
+async def test_a_muted_leg_is_heard_by_nobody_yet_hears_the_others_and_is_metered(media: Media) -> None:
+    # given
+    tones = {"a": 440.0, "b": 1000.0, "c": 1600.0}
+    clients = {leg_id: await media.connect(leg_id, hz) for leg_id, hz in tones.items()}
+    await media.engine.bridge("conference", list(tones))
+
+    # when
+    await media.engine.set_muted("b", True)
+    await asyncio.sleep(SETTLE_SECONDS)
+    heard = dict(zip(clients, await asyncio.gather(*(c.listen() for c in clients.values())), strict=True))
+
+    # then
+    assert peaks(heard["a"], 1)[0] == pytest.approx(1600.0, abs=10)
+    assert tone_dbfs(heard["a"], 1000.0) < tone_dbfs(heard["a"], 1600.0) - 40
+    assert peaks(heard["c"], 1)[0] == pytest.approx(440.0, abs=10)
+    assert tone_dbfs(heard["c"], 1000.0) < tone_dbfs(heard["c"], 440.0) - 40
+    assert peaks(heard["b"], 2) == [pytest.approx(440.0, abs=10), pytest.approx(1600.0, abs=10)]
+    stats = media.engine.stats("b")
+    assert (stats.is_muted, stats.peak_hz) == (True, pytest.approx(1000.0, abs=10))
+    assert stats.rms_dbfs > -30
+
+    # when
+    await media.engine.set_muted("b", False)
+    await asyncio.sleep(SETTLE_SECONDS)
+    alice_heard = await clients["a"].listen()
+
+    # then
+    assert peaks(alice_heard, 2) == [pytest.approx(1000.0, abs=10), pytest.approx(1600.0, abs=10)]
+    assert media.engine.stats("b").is_muted is False
+
+
+async def test_a_muted_leg_stays_muted_in_another_bridge(media: Media) -> None:
+    # given
+    alice = await media.connect("a", 440.0)
+    await media.connect("b", 1000.0)
+    await media.connect("c", 1600.0)
+    await media.engine.bridge("first", ["a", "b"])
+    await media.engine.set_muted("b", True)
+
+    # when
+    await media.engine.bridge("second", ["a", "b", "c"])
+    await asyncio.sleep(SETTLE_SECONDS)
+    heard = await alice.listen()
+
+    # then
+    assert peaks(heard, 1)[0] == pytest.approx(1600.0, abs=10)
+    assert tone_dbfs(heard, 1000.0) < tone_dbfs(heard, 1600.0) - 40
+
+
 # 4. DTMF
 
 
@@ -270,6 +446,28 @@ async def test_dtmf_is_heard_by_the_other_leg_not_by_the_one_that_pressed(media:
     assert peaks(bob_heard, 2) == [pytest.approx(770.0, abs=10), pytest.approx(1336.0, abs=10)]
     assert loudest_block_dbfs(bob_heard) > -30
     assert rms_dbfs(alice_heard) < -60
+
+
+async def test_the_keys_a_muted_leg_presses_are_not_heard(media: Media) -> None:
+    # given
+    await media.connect("a", None)
+    bob = await media.connect("b", None)
+    await media.engine.bridge("call-1", ["a", "b"])
+    await media.engine.set_muted("a", True)
+    await asyncio.sleep(SETTLE_SECONDS)
+
+    # when
+    await media.engine.dtmf("a", "5")
+    muted_heard = await bob.listen()
+    await media.engine.set_muted("a", False)
+    await media.engine.dtmf("a", "5")
+    heard = await bob.listen()
+
+    # then
+    assert rms_dbfs(muted_heard) < -60
+    assert peaks(heard, 2) == [pytest.approx(770.0, abs=10), pytest.approx(1336.0, abs=10)]
+    with pytest.raises(MediaError, match="true or false"):
+        await media.engine.set_muted("a", "yes")  # type: ignore[arg-type]
 
 
 async def test_dtmf_refuses_characters_that_are_not_keys(media: Media) -> None:
@@ -348,6 +546,7 @@ async def test_unknown_legs_are_refused(media: Media, tmp_path: Path) -> None:
         engine.record("nobody", tmp_path / "x.wav"),
         engine.stop_record("nobody"),
         engine.dtmf("nobody", "1"),
+        engine.set_muted("nobody", True),
         engine.bridge("call-1", ["nobody"]),
         engine.unbridge("nobody"),
         engine.add_ice_candidate("nobody", None),

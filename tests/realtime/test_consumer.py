@@ -73,12 +73,13 @@ async def test_a_member_connects_with_a_session_and_is_online(alice: User, open_
     hello = await connected(socket)
 
     # then
+    connection = await database_sync_to_async(Connection.objects.get)()
     assert hello == {
         "type": "realtime.connected",
         "user_id": alice.pk,
+        "connection_id": connection.pk,
         "heartbeat_seconds": settings.REALTIME_HEARTBEAT_SECONDS,
     }
-    connection = await database_sync_to_async(Connection.objects.get)()
     assert (connection.user_id, connection.session_key) == (alice.pk, browser.session.session_key)
 
 

@@ -24,6 +24,13 @@ class Organisation(models.Model):
     licence_tier = models.CharField(max_length=20, choices=LicenceTier.choices, default=LicenceTier.STARTER)
     timezone = models.CharField(max_length=64, default="America/Toronto")
     ring_timeout_seconds = models.PositiveSmallIntegerField(default=20)
+    park_first_slot = models.PositiveSmallIntegerField(
+        default=601, help_text="The lowest park slot; Park takes the lowest free one from here."
+    )
+    park_slot_count = models.PositiveSmallIntegerField(default=20)
+    park_timeout_seconds = models.PositiveSmallIntegerField(
+        default=60, help_text="How long a parked call waits before it rings back the parker."
+    )
     created_at = models.DateTimeField(default=django_timezone.now)
 
     def __str__(self) -> str:

@@ -7,13 +7,13 @@ the media engine's answers arrive too.
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from toc.accounts.access import member
-from toc.calls import history, selectors
+from toc.calls import history, selectors, services
 from toc.calls.ice import ice_servers_for
 
 
@@ -25,6 +25,7 @@ class CounterpartSerializer(serializers.Serializer):
 
 class CallSerializer(serializers.Serializer):
     id = serializers.UUIDField()
+    version = serializers.IntegerField()
     direction = serializers.ChoiceField(choices=["outgoing", "incoming"])
     state = serializers.CharField()
     end_reason = serializers.CharField(allow_null=True)
@@ -35,6 +36,13 @@ class CallSerializer(serializers.Serializer):
     answered_at = serializers.DateTimeField(allow_null=True)
     ended_at = serializers.DateTimeField(allow_null=True)
     leg_id = serializers.UUIDField(allow_null=True)
+    held_by_me = serializers.BooleanField()
+    on_hold = serializers.BooleanField()
+    transferred_by = serializers.CharField(allow_null=True)
+    consult_for = serializers.UUIDField(allow_null=True)
+    park_slot = serializers.CharField(allow_null=True)
+    awaiting_pin = serializers.BooleanField()
+    conference = serializers.DictField(allow_null=True)
 
 
 class RecordSerializer(serializers.Serializer):
@@ -42,6 +50,7 @@ class RecordSerializer(serializers.Serializer):
     call_id = serializers.UUIDField()
     direction = serializers.ChoiceField(choices=["outgoing", "incoming", "missed"])
     outcome = serializers.CharField()
+    note = serializers.CharField()
     counterpart = CounterpartSerializer()
     started_at = serializers.DateTimeField()
     answered_at = serializers.DateTimeField(allow_null=True)
@@ -107,3 +116,57 @@ class HistorySeenApi(APIView):
     def post(self, request: Request) -> Response:
         history.mark_missed_seen(user=member(request))
         return Response(status=204)
+
+
+class ParkedCallListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        slot = serializers.CharField()
+        caller = CounterpartSerializer()
+        parked_by = serializers.CharField()
+        ring_back_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="Calls parked in my organisation (dial a slot)")
+    def get(self, request: Request) -> Response:
+        return Response(selectors.list_parked_calls(user=member(request)))
+
+
+class RoomSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    extension = serializers.CharField()
+    has_pin = serializers.BooleanField()
+    owner = serializers.CharField(allow_null=True)
+    can_change_pin = serializers.BooleanField()
+
+
+class ConferenceRoomListApi(APIView):
+    @extend_schema(responses=RoomSerializer(many=True), summary="My organisation's conference rooms")
+    def get(self, request: Request) -> Response:
+        user = member(request)
+        return Response(
+            [selectors.describe_room(room, viewer=user) for room in selectors.list_conference_rooms(user=user)]
+        )
+
+
+class ConferenceRoomPinApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        pin = serializers.CharField(allow_blank=True, max_length=8, help_text="4 to 8 digits; empty: no PIN")
+
+    @extend_schema(request=InputSerializer, responses=RoomSerializer, summary="Set or clear a room's PIN (admins)")
+    def put(self, request: Request, room_id: int) -> Response:
+        user = member(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            room = services.set_room_pin(user=user, room_id=room_id, pin=serializer.validated_data["pin"])
+        except services.CallError as error:
+            raise _api_error(error) from error
+        return Response(selectors.describe_room(room, viewer=user))
+
+
+def _api_error(error: "services.CallError") -> APIException:
+    if error.code == "not_found":
+        return NotFound(error.message)
+    if error.code == "forbidden":
+        return PermissionDenied(error.message)
+    return ValidationError({"pin": [error.message]})

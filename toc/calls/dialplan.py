@@ -1,8 +1,8 @@
 """The dial plan: what a string of keypad characters means, as a pure function.
 
 `resolve()` turns what the user dialled into a `Route`: an extension to look up in the
-caller's organisation, an outside number for the carrier, an emergency call, a feature that
-is reserved but not built yet (park slots 6xx, conference rooms 7xx, the voicemail codes
+caller's organisation, a park slot (6xx), a conference room (7xx), an outside number for the
+carrier, an emergency call, a feature that is reserved but not built yet (the voicemail codes
 *86, *84+ext, *85+ext and 999), or a refusal with a sentence for the user. Which
 organisation owns the extension is the caller's: the plan never reaches another tenant.
 911 is checked first and never refused by any rule here.
@@ -22,6 +22,8 @@ _SEPARATORS = re.compile(r"[\s\-().]")
 
 class RouteKind(StrEnum):
     EXTENSION = "extension"
+    PARK = "park"
+    CONFERENCE = "conference"
     OUTSIDE = "outside"
     EMERGENCY = "emergency"
     RESERVED = "reserved"
@@ -82,9 +84,9 @@ def resolve(raw: str, *, region: str = "CA") -> Route:
     if dialled == "999":
         return _reserved(dialled, "Voicemail")
     if re.fullmatch(r"6[0-9]{2}", dialled):
-        return _reserved(dialled, "Call park")
+        return Route(RouteKind.PARK, dialled, target=dialled)
     if re.fullmatch(r"7[0-9]{2}", dialled):
-        return _reserved(dialled, "Conference rooms")
+        return Route(RouteKind.CONFERENCE, dialled, target=dialled)
     if re.fullmatch(r"[1-9][0-9]{2,3}", dialled):
         return Route(RouteKind.EXTENSION, dialled, target=dialled)
     outside = _outside(dialled, region)

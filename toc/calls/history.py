@@ -4,6 +4,8 @@ Each change tells the owner's sessions (`call.history_changed`, with the missed-
 the badge) after commit.
 """
 
+from datetime import datetime
+
 from django.db import transaction
 
 from toc.accounts.models import User
@@ -24,10 +26,11 @@ def write_history(call: Call) -> None:
         direction = state.history_direction(
             viewer_is_caller=is_caller, answered=call.answered_at is not None, end_reason=reason
         )
-        CallRecord.objects.get_or_create(
+        CallRecord.objects.update_or_create(
             owner_id=owner_id,
             call=call,
             defaults={
+                "note": "",
                 "organisation_id": call.organisation_id,
                 "direction": direction,
                 "outcome": call.end_reason,
@@ -40,6 +43,34 @@ def write_history(call: Call) -> None:
             },
         )
         announce_history(owner_id)
+
+
+def record_departure(*, call: Call, user: User, outcome: str, note: str, at: datetime) -> None:
+    """`user` left a call that goes on without them (transferred it, parked it, left a
+    conference): their line of history is written now, against the side they leave behind."""
+    is_caller = call.caller_id == user.pk
+    name, number, counterpart_id = (
+        (call.callee_name, call.callee_number, call.callee_id)
+        if is_caller
+        else (call.caller_name, call.caller_number, call.caller_id)
+    )
+    CallRecord.objects.update_or_create(
+        owner=user,
+        call=call,
+        defaults={
+            "organisation_id": call.organisation_id,
+            "direction": HistoryDirection.OUTGOING if is_caller else HistoryDirection.INCOMING,
+            "outcome": outcome,
+            "note": note[:200],
+            "counterpart_name": name,
+            "counterpart_number": number,
+            "counterpart_user_id": counterpart_id,
+            "started_at": call.created_at,
+            "answered_at": call.answered_at,
+            "ended_at": at,
+        },
+    )
+    announce_history(user.pk)
 
 
 def announce_history(owner_id: int) -> None:

@@ -18,6 +18,7 @@ class CallStatus(models.TextChoices):
     DIALING = CallState.DIALING.value, "Dialing"
     RINGING = CallState.RINGING.value, "Ringing"
     ANSWERED = CallState.ANSWERED.value, "Answered"
+    PARKED = CallState.PARKED.value, "Parked"
     ENDED = CallState.ENDED.value, "Ended"
 
 
@@ -62,9 +63,39 @@ class Call(models.Model):
     ring_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0, help_text="Counts changes: clients keep the newest.")
+    held_by = models.CharField(max_length=10, choices=PartyRole.choices, blank=True)
+    transferred_by_name = models.CharField(max_length=200, blank=True, help_text="Who sent the call to the callee.")
+    consult_for = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="For an attended transfer's consultation call: the call being transferred.",
+    )
+    park_slot = models.CharField(max_length=6, blank=True)
+    parked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    park_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    conference = models.ForeignKey(
+        "calls.Conference", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    pin_attempts = models.PositiveSmallIntegerField(default=0)
+    pin_digits = models.CharField(max_length=16, blank=True, help_text="Keypad digits of a PIN being entered.")
+    is_awaiting_pin = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["state", "media_worker"])]
+        constraints = [
+            # Two parks at once can never take the same slot.
+            models.UniqueConstraint(
+                fields=["organisation", "park_slot"],
+                condition=models.Q(state=CallState.PARKED.value),
+                name="one_parked_call_per_slot",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.caller_number} -> {self.dialled} ({self.state})"
@@ -81,12 +112,63 @@ class Leg(models.Model):
     state = models.CharField(max_length=10, choices=LegStatus.choices, default=LegStatus.NEW)
     detached_at = models.DateTimeField(null=True, blank=True, help_text="When its socket went away.")
     answer_sdp = models.TextField(blank=True, help_text="The engine's answer, replayed to a reclaiming socket.")
+    is_muted = models.BooleanField(default=False, help_text="Muted in a conference by its owner or an admin.")
     created_at = models.DateTimeField(default=timezone.now)
     connected_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.party} leg of {self.call_id}"
+
+
+class ConferenceRoom(models.Model):
+    """A standing conference room of an organisation, dialled by its extension (7xx)."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    extension = models.CharField(max_length=4)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pin_hash = models.CharField(max_length=200, blank=True, help_text="Empty: no PIN.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["extension"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "extension"], name="one_room_per_extension"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.extension})"
+
+
+class Conference(models.Model):
+    """A conference going on: in a room, or instant (people added to a call, or started from the
+    Conference window). Its participants are the live legs of its calls, in one bridge."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(ConferenceRoom, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    media_worker = models.ForeignKey("media.MediaWorker", null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One conference going on per room at a time: everyone who dials it meets there.
+            models.UniqueConstraint(
+                fields=["room"], condition=models.Q(ended_at__isnull=True), name="one_live_conference_per_room"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"conference {self.pk}"
+
+    @property
+    def bridge_id(self) -> str:
+        return f"conference-{self.pk}"
 
 
 class CallTransition(models.Model):
@@ -107,6 +189,20 @@ class CallTransition(models.Model):
         return f"{self.call_id}: {self.from_state} -{self.event}-> {self.to_state}"
 
 
+class RecordOutcome(models.TextChoices):
+    """How a call ended for one person: how the call ended, or how they left it before."""
+
+    COMPLETED = EndReason.COMPLETED.value, "Completed"
+    BUSY = EndReason.BUSY.value, "Busy"
+    NO_ANSWER = EndReason.NO_ANSWER.value, "No answer"
+    DECLINED = EndReason.DECLINED.value, "Declined"
+    CANCELLED = EndReason.CANCELLED.value, "Cancelled"
+    UNREACHABLE = EndReason.UNREACHABLE.value, "Unreachable"
+    FAILED = EndReason.FAILED.value, "Failed"
+    TRANSFERRED = "transferred", "Transferred"
+    PARKED = "parked", "Parked"
+
+
 class HistoryDirection(models.TextChoices):
     OUTGOING = "outgoing", "Outgoing"
     INCOMING = "incoming", "Incoming"
@@ -120,7 +216,8 @@ class CallRecord(models.Model):
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="+")
     direction = models.CharField(max_length=10, choices=HistoryDirection.choices)
-    outcome = models.CharField(max_length=12, choices=CallEndReason.choices)
+    outcome = models.CharField(max_length=12, choices=RecordOutcome.choices)
+    note = models.CharField(max_length=200, blank=True, help_text="How this person left the call, in words.")
     counterpart_name = models.CharField(max_length=200)
     counterpart_number = models.CharField(max_length=32)
     counterpart_user = models.ForeignKey(

@@ -6,10 +6,19 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from toc.accounts.models import User
-from toc.calls.models import Call, CallRecord, CallStatus, HistoryDirection, Leg, LegStatus
+from toc.calls.models import (
+    Call,
+    CallRecord,
+    CallStatus,
+    Conference,
+    ConferenceRoom,
+    HistoryDirection,
+    Leg,
+    LegStatus,
+)
 from toc.calls.state import EndReason
 
-LIVE_STATES = (CallStatus.DIALING, CallStatus.RINGING, CallStatus.ANSWERED)
+LIVE_STATES = (CallStatus.DIALING, CallStatus.RINGING, CallStatus.ANSWERED, CallStatus.PARKED)
 
 
 def calls_of(user: User) -> QuerySet[Call]:
@@ -62,26 +71,118 @@ def _end_message(call: Call, *, viewer_is_caller: bool) -> str:
     return ""
 
 
+def _departure_message(call: Call, viewer: User) -> str:
+    record = CallRecord.objects.filter(owner=viewer, call=call).first()
+    return record.note if record is not None and record.note else "Call ended."
+
+
 def describe_call(call: Call, *, viewer: User) -> dict[str, Any]:
+    """The call as `viewer` sees it. Someone who left a call that goes on (transferred, parked,
+    left a conference) sees it as ended for them, with how they left."""
+    is_side = viewer.pk in (call.caller_id, call.callee_id)
     viewer_is_caller = call.caller_id == viewer.pk
     counterpart = (
         {"name": call.callee_name, "number": call.callee_number, "user_id": call.callee_id}
         if viewer_is_caller
         else {"name": call.caller_name, "number": call.caller_number, "user_id": call.caller_id}
     )
-    leg = live_leg_of(call=call, user=viewer) if call.state != CallStatus.ENDED else None
+    ended = call.state == CallStatus.ENDED or not is_side
+    leg = live_leg_of(call=call, user=viewer) if not ended else None
+    if ended:
+        end_message = _end_message(call, viewer_is_caller=viewer_is_caller) if is_side else ""
+        end_message = end_message or _departure_message(call, viewer)
+    my_party = "caller" if viewer_is_caller else "callee"
     return {
         "id": str(call.pk),
+        "version": call.version,
         "direction": "outgoing" if viewer_is_caller else "incoming",
-        "state": call.state,
+        "state": CallStatus.ENDED.value if ended else call.state,
         "end_reason": call.end_reason or None,
-        "end_message": _end_message(call, viewer_is_caller=viewer_is_caller) if call.state == CallStatus.ENDED else "",
+        "end_message": end_message if ended else "",
         "counterpart": counterpart,
         "dialled": call.dialled,
         "created_at": call.created_at.isoformat(),
         "answered_at": call.answered_at.isoformat() if call.answered_at else None,
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
         "leg_id": str(leg.pk) if leg is not None else None,
+        "held_by_me": bool(call.held_by) and call.held_by == my_party and not ended,
+        "on_hold": bool(call.held_by) and call.held_by != my_party and not ended,
+        "transferred_by": call.transferred_by_name or None,
+        "consult_for": str(call.consult_for_id) if call.consult_for_id else None,
+        "park_slot": call.park_slot or None,
+        "awaiting_pin": call.is_awaiting_pin and not ended,
+        "conference": describe_conference(call.conference_id, viewer=viewer)
+        if call.conference_id and not ended
+        else None,
+    }
+
+
+def describe_conference(conference_id: uuid.UUID, *, viewer: User) -> dict[str, Any] | None:
+    conference = Conference.objects.select_related("room").filter(pk=conference_id).first()
+    if conference is None:
+        return None
+    legs = (
+        Leg.objects.filter(call__conference=conference, call__state=CallStatus.ANSWERED, call__is_awaiting_pin=False)
+        .exclude(state=LegStatus.ENDED)
+        .select_related("user")
+        .order_by("created_at")
+    )
+    ringing = Call.objects.filter(conference=conference, state=CallStatus.RINGING).order_by("created_at")
+    room = conference.room
+    return {
+        "id": str(conference.pk),
+        "name": room.name if room is not None else "Instant conference",
+        "extension": room.extension if room is not None else None,
+        "can_manage": viewer.is_org_admin or conference.owner_id == viewer.pk,
+        "participants": [
+            {
+                "leg_id": str(leg.pk),
+                "user_id": leg.user_id,
+                "name": leg.user.display_name,
+                "number": leg.user.extension,
+                "is_muted": leg.is_muted,
+                "is_you": leg.user_id == viewer.pk,
+            }
+            for leg in legs
+        ],
+        "ringing": [{"name": call.callee_name, "number": call.callee_number} for call in ringing],
+    }
+
+
+def list_parked_calls(*, user: User) -> list[dict[str, Any]]:
+    """The calls waiting in park in the user's organisation (anyone there may pick one up)."""
+    if user.organisation_id is None:
+        return []
+    parked = (
+        Call.objects.filter(organisation_id=user.organisation_id, state=CallStatus.PARKED)
+        .select_related("parked_by")
+        .order_by("park_slot")
+    )
+    return [
+        {
+            "slot": call.park_slot,
+            "caller": {"name": call.caller_name, "number": call.caller_number},
+            "parked_by": call.parked_by.display_name if call.parked_by else "",
+            "ring_back_at": call.park_deadline.isoformat() if call.park_deadline else None,
+        }
+        for call in parked
+    ]
+
+
+def list_conference_rooms(*, user: User) -> list[ConferenceRoom]:
+    if user.organisation_id is None:
+        return []
+    return list(ConferenceRoom.objects.filter(organisation_id=user.organisation_id).order_by("extension"))
+
+
+def describe_room(room: ConferenceRoom, *, viewer: User) -> dict[str, Any]:
+    return {
+        "id": room.pk,
+        "name": room.name,
+        "extension": room.extension,
+        "has_pin": bool(room.pin_hash),
+        "owner": room.owner.display_name if room.owner_id and room.owner else None,
+        "can_change_pin": viewer.is_org_admin,
     }
 
 
@@ -103,6 +204,7 @@ def describe_record(record: CallRecord) -> dict[str, Any]:
         "call_id": str(record.call_id),
         "direction": record.direction,
         "outcome": record.outcome,
+        "note": record.note,
         "counterpart": {
             "name": record.counterpart_name,
             "number": record.counterpart_number,

@@ -82,7 +82,30 @@ class CallSignalling:
             "call.dtmf": self._dtmf,
             "call.ice": self._ice,
             "call.reclaim": self._reclaim,
+            "call.hold": self._on_call(services.hold_call),
+            "call.resume": self._on_call(services.resume_call),
+            "call.transfer": self._transfer,
+            "call.consult": self._consult,
+            "call.complete_transfer": self._on_call(services.complete_transfer),
+            "call.cancel_transfer": self._on_call(services.cancel_consultation),
+            "call.park": self._on_call(services.park_call),
+            "call.devices": self._devices,
+            "call.switch": self._switch,
+            "call.take": self._take,
+            "call.add": self._add,
+            "call.conference_start": self._conference_start,
+            "call.conference_mute": self._conference_mute,
+            "call.conference_remove": self._conference_remove,
         }
+
+    def _on_call(self, service: Callable[..., Call]) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+        """A handler for `{call_id}` messages whose service takes (user, call_id)."""
+
+        async def handle(content: dict[str, Any]) -> dict[str, Any]:
+            call = await database_sync_to_async(service)(user=self.user, call_id=content.get("call_id"))
+            return await self._reply("call.accepted", call)
+
+        return handle
 
     async def _error(self, request_id: object, code: str, message: str) -> None:
         await self.send({"type": "call.error", "request_id": request_id, "code": code, "error": message})
@@ -136,6 +159,79 @@ class CallSignalling:
         reply = await self._reply("call.accepted", leg.call)  # loaded with the leg
         # The engine's answer again, in case it was on its way when the socket dropped.
         return {**reply, "sdp": leg.answer_sdp or None}
+
+    def _destination(self, content: dict[str, Any]) -> str:
+        destination = content.get("destination")
+        if not isinstance(destination, str) or not destination.strip() or len(destination) > MAX_DESTINATION_LENGTH:
+            raise CallError("invalid", "Enter a name, a number or an extension.")
+        return destination
+
+    async def _transfer(self, content: dict[str, Any]) -> dict[str, Any]:
+        call = await database_sync_to_async(services.transfer_call)(
+            user=self.user, call_id=content.get("call_id"), destination=self._destination(content)
+        )
+        return await self._reply("call.accepted", call)
+
+    async def _consult(self, content: dict[str, Any]) -> dict[str, Any]:
+        call = await database_sync_to_async(services.start_consultation)(
+            user=self.user,
+            call_id=content.get("call_id"),
+            destination=self._destination(content),
+            channel_name=self.channel_name,
+            sdp=content.get("sdp"),
+        )
+        return await self._reply("call.placed", call)
+
+    async def _devices(self, content: dict[str, Any]) -> dict[str, Any]:
+        devices = await database_sync_to_async(services.list_devices)(user=self.user, channel_name=self.channel_name)
+        return {"type": "call.devices", "devices": devices}
+
+    async def _switch(self, content: dict[str, Any]) -> dict[str, Any]:
+        call = await database_sync_to_async(services.request_switch)(
+            user=self.user, call_id=content.get("call_id"), connection_id=content.get("connection_id")
+        )
+        return await self._reply("call.accepted", call)
+
+    async def _take(self, content: dict[str, Any]) -> dict[str, Any]:
+        call = await database_sync_to_async(services.take_call)(
+            user=self.user, call_id=content.get("call_id"), channel_name=self.channel_name, sdp=content.get("sdp")
+        )
+        return await self._reply("call.accepted", call)
+
+    async def _add(self, content: dict[str, Any]) -> dict[str, Any]:
+        invited = await database_sync_to_async(services.add_people)(
+            user=self.user, call_id=content.get("call_id"), destination=self._destination(content)
+        )
+        call = await database_sync_to_async(services.describe_call_of)(user=self.user, call_id=content.get("call_id"))
+        return {"type": "call.accepted", "call": call, "invited_call_id": str(invited.pk)}
+
+    async def _conference_start(self, content: dict[str, Any]) -> dict[str, Any]:
+        invitees = content.get("invitees") or []
+        if not isinstance(invitees, list) or len(invitees) > 20 or not all(isinstance(item, str) for item in invitees):
+            raise CallError("invalid", "Invitees are a list of at most 20 extensions.")
+        call = await database_sync_to_async(services.start_conference)(
+            user=self.user,
+            room_id=content.get("room_id"),
+            invitees=invitees,
+            channel_name=self.channel_name,
+            sdp=content.get("sdp"),
+        )
+        return await self._reply("call.placed", call)
+
+    async def _conference_mute(self, content: dict[str, Any]) -> dict[str, Any]:
+        await database_sync_to_async(services.mute_participant)(
+            user=self.user,
+            conference_id=content.get("conference_id"),
+            leg_id=content.get("leg_id"),
+            muted=content.get("muted") is True,
+        )
+        return {"type": "call.done"}
+
+    async def _conference_remove(self, content: dict[str, Any]) -> dict[str, Any]:
+        await database_sync_to_async(services.remove_participant)(
+            user=self.user, conference_id=content.get("conference_id"), leg_id=content.get("leg_id")
+        )
+        return {"type": "call.done"}
 
     async def disconnected(self) -> None:
         await database_sync_to_async(services.detach_socket)(channel_name=self.channel_name)

@@ -8,6 +8,16 @@ hangs up an answered call, and the system (timers, the media engine) causes the 
 Anything else raises `InvalidTransitionError` and changes nothing. A leg (one endpoint's media
 connection) has its own small machine: NEW -> CONNECTED -> ENDED.
 
+Call handling re-arranges the two sides of an answered call:
+- HOLD / RESUME keep it ANSWERED and set or clear `held_by`; only the party who held resumes.
+- TRANSFER (blind) by one party: the other party stays, the target rings (ANSWERED ->
+  RINGING); COMPLETE (attended) swaps in a target who already answered (ANSWERED -> ANSWERED).
+- PARK by one party: the other party waits (ANSWERED -> PARKED) until someone picks it up
+  (PICKUP -> ANSWERED) or the park timeout passes and it rings back the parker (RING_BACK ->
+  RINGING). The parked party may hang up (-> ENDED).
+After TRANSFER, COMPLETE, PARK, PICKUP and RING_BACK the party who stays is the caller side
+and the new one the callee side; the services rename the sides, this module keeps the rules.
+
 The services in `toc.calls.services` load a call under a row lock, apply one event here and
 store the result, so this module is the only place the rules live.
 """
@@ -21,6 +31,7 @@ class CallState(StrEnum):
     DIALING = "dialing"
     RINGING = "ringing"
     ANSWERED = "answered"
+    PARKED = "parked"
     ENDED = "ended"
 
 
@@ -43,6 +54,13 @@ class CallEvent(StrEnum):
     BUSY = "busy"  # the callee cannot take another call
     UNREACHABLE = "unreachable"  # the callee has no session to ring
     FAIL = "fail"  # media or system failure
+    HOLD = "hold"
+    RESUME = "resume"
+    TRANSFER = "transfer"  # blind: the other party stays, the target rings
+    COMPLETE = "complete"  # attended: a target who already answered takes the transferor's place
+    PARK = "park"
+    PICKUP = "pickup"  # someone dialled the park slot
+    RING_BACK = "ring_back"  # the park timeout passed: ring the parker
 
 
 class Party(StrEnum):
@@ -55,7 +73,7 @@ class InvalidTransitionError(Exception):
     """The event is not possible in the call's state, or not by this party."""
 
 
-_D, _R, _A, _E = CallState.DIALING, CallState.RINGING, CallState.ANSWERED, CallState.ENDED
+_D, _R, _A, _P, _E = CallState.DIALING, CallState.RINGING, CallState.ANSWERED, CallState.PARKED, CallState.ENDED
 
 TRANSITIONS: dict[tuple[CallState, CallEvent], tuple[CallState, EndReason | None]] = {
     (_D, CallEvent.RING): (_R, None),
@@ -71,21 +89,40 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], tuple[CallState, EndReason | None
     (_R, CallEvent.FAIL): (_E, EndReason.FAILED),
     (_A, CallEvent.HANGUP): (_E, EndReason.COMPLETED),
     (_A, CallEvent.FAIL): (_E, EndReason.FAILED),
+    (_A, CallEvent.HOLD): (_A, None),
+    (_A, CallEvent.RESUME): (_A, None),
+    (_A, CallEvent.TRANSFER): (_R, None),
+    (_A, CallEvent.COMPLETE): (_A, None),
+    (_A, CallEvent.PARK): (_P, None),
+    (_P, CallEvent.PICKUP): (_A, None),
+    (_P, CallEvent.RING_BACK): (_R, None),
+    (_P, CallEvent.HANGUP): (_E, EndReason.COMPLETED),
+    (_P, CallEvent.FAIL): (_E, EndReason.FAILED),
 }
+
+_BOTH = frozenset({Party.CALLER, Party.CALLEE})
 
 ALLOWED_PARTIES: dict[CallEvent, frozenset[Party]] = {
     CallEvent.RING: frozenset({Party.SYSTEM}),
-    CallEvent.ANSWER: frozenset({Party.CALLEE}),
+    CallEvent.ANSWER: frozenset({Party.CALLEE, Party.SYSTEM}),  # the system: a conference room answers
     CallEvent.DECLINE: frozenset({Party.CALLEE}),
     CallEvent.HANGUP: frozenset({Party.CALLER, Party.CALLEE, Party.SYSTEM}),
     CallEvent.TIMEOUT: frozenset({Party.SYSTEM}),
     CallEvent.BUSY: frozenset({Party.SYSTEM}),
     CallEvent.UNREACHABLE: frozenset({Party.SYSTEM}),
     CallEvent.FAIL: frozenset({Party.SYSTEM}),
+    CallEvent.HOLD: _BOTH,
+    CallEvent.RESUME: _BOTH,
+    CallEvent.TRANSFER: _BOTH,
+    CallEvent.COMPLETE: _BOTH,
+    CallEvent.PARK: _BOTH,
+    CallEvent.PICKUP: frozenset({Party.CALLEE}),  # the one picking up takes the callee side
+    CallEvent.RING_BACK: frozenset({Party.SYSTEM}),
 }
 
-# Before the answer only the caller can hang up (that is a cancel); the callee declines.
-_CALLER_ONLY_BEFORE_ANSWER = {(_D, CallEvent.HANGUP), (_R, CallEvent.HANGUP)}
+# Before the answer only the caller can hang up (that is a cancel); the callee declines. A
+# parked call has only its caller side (the one waiting).
+_CALLER_ONLY = {(_D, CallEvent.HANGUP), (_R, CallEvent.HANGUP), (_P, CallEvent.HANGUP)}
 
 
 @dataclass(frozen=True)
@@ -97,23 +134,66 @@ class CallValue:
     ring_deadline: datetime | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
+    held_by: Party | None = None  # the side that put the answered call on hold
+    park_deadline: datetime | None = None
 
 
-def apply(call: CallValue, event: CallEvent, *, party: Party, now: datetime, ring_timeout: timedelta) -> CallValue:
+def _check_hold(call: CallValue, event: CallEvent, party: Party) -> None:
+    if event is CallEvent.HOLD and call.held_by is not None:
+        raise InvalidTransitionError("The call is on hold already.")
+    if event is CallEvent.RESUME and call.held_by is None:
+        raise InvalidTransitionError("The call is not on hold.")
+    if event is CallEvent.RESUME and call.held_by is not party:
+        raise InvalidTransitionError("Only the person who put the call on hold can resume it.")
+
+
+def apply(
+    call: CallValue,
+    event: CallEvent,
+    *,
+    party: Party,
+    now: datetime,
+    ring_timeout: timedelta,
+    park_timeout: timedelta | None = None,
+) -> CallValue:
     """The call after `event` caused by `party` at `now`; raises InvalidTransitionError."""
     key = (call.state, event)
     if key not in TRANSITIONS:
         raise InvalidTransitionError(f"A call that is {call.state.value} cannot take “{event.value}”.")
-    if party not in ALLOWED_PARTIES[event] or (key in _CALLER_ONLY_BEFORE_ANSWER and party is Party.CALLEE):
+    if party not in ALLOWED_PARTIES[event] or (key in _CALLER_ONLY and party is Party.CALLEE):
         raise InvalidTransitionError(f"The {party.value} cannot {event.value} a call that is {call.state.value}.")
     if event is CallEvent.TIMEOUT and call.ring_deadline is not None and now < call.ring_deadline:
         raise InvalidTransitionError("The ring timeout has not passed yet.")
+    if event is CallEvent.RING_BACK and call.park_deadline is not None and now < call.park_deadline:
+        raise InvalidTransitionError("The park timeout has not passed yet.")
+    _check_hold(call, event, party)
     next_state, reason = TRANSITIONS[key]
+    if event is CallEvent.HOLD:
+        return replace(call, held_by=party)
+    if event is CallEvent.RESUME:
+        return replace(call, held_by=None)
+    if event is CallEvent.PARK:
+        if park_timeout is None:
+            raise InvalidTransitionError("Parking needs the organisation's park timeout.")
+        return replace(call, state=next_state, held_by=None, park_deadline=now + park_timeout)
     if next_state is CallState.RINGING:
-        return replace(call, state=next_state, ringing_at=now, ring_deadline=now + ring_timeout)
+        # Ringing a transfer target or the parker: nobody answered this arrangement yet.
+        return replace(
+            call,
+            state=next_state,
+            ringing_at=now,
+            ring_deadline=now + ring_timeout,
+            answered_at=None,
+            held_by=None,
+            park_deadline=None,
+        )
     if next_state is CallState.ANSWERED:
-        return replace(call, state=next_state, answered_at=now, ring_deadline=None)
-    return replace(call, state=next_state, end_reason=reason, ended_at=now, ring_deadline=None)
+        # `answered_at` is when the two sides as they are now began to talk (after a transfer
+        # or a pickup too): the call window's timer and the history's duration count from it.
+        return replace(call, state=next_state, answered_at=now, ring_deadline=None, held_by=None, park_deadline=None)
+    return replace(
+        call, state=next_state, end_reason=reason, ended_at=now, ring_deadline=None, held_by=None, park_deadline=None
+    )
 
 
 class LegState(StrEnum):

@@ -1,4 +1,4 @@
-"""Call timers and upkeep (Celery): ring timeouts, abandoned legs, dead media workers.
+"""Call timers and upkeep (Celery): ring timeouts, park ring-backs, abandoned legs, dead media workers.
 
 Each task takes ids only and is idempotent: running one twice, or late, changes nothing the
 first run did not (the services re-check the call's state under its row lock).
@@ -20,6 +20,17 @@ def end_detached_legs() -> int:
 
 
 @shared_task
+def ring_back_parked_call(call_id: str) -> bool:
+    return services.ring_back_parked_call(call_id=call_id)
+
+
+@shared_task
 def sweep_calls() -> int:
-    """Beat: calls of dead media workers, ring timeouts whose task was lost, abandoned legs."""
-    return services.sweep_dead_workers() + services.sweep_overdue_ringing() + services.end_detached_legs()
+    """Beat: calls of dead media workers, ring timeouts and park ring-backs whose task was lost,
+    abandoned legs."""
+    return (
+        services.sweep_dead_workers()
+        + services.sweep_overdue_ringing()
+        + services.sweep_overdue_parked()
+        + services.end_detached_legs()
+    )

@@ -3,8 +3,11 @@
 One `MediaEngine` lives in each media worker process (`toc.media.worker`), on its event loop;
 it is pure asyncio + aiortc and knows nothing of Django or calls. A *leg* is one client's
 PeerConnection: its inbound audio is always decoded and read (aiortc's receive queues are
-unbounded), resampled to 48 kHz mono and fanned out to one short queue per listener; its
-outbound track mixes, every 20 ms, the other legs of its bridge plus whatever is played to it.
+unbounded) and resampled to 48 kHz mono; its outbound track sends, every 20 ms, what it hears
+of its bridge plus whatever is played to it. A *bridge* mixes once per 20 ms for all its legs
+and gives each the sum minus its own audio (`toc.media.tracks.MixMinus`), so a conference of N
+legs costs O(N) per frame, and a two-leg call as little as before. A muted leg still hears the
+others, and its audio is still metered and recorded; nobody hears it.
 
 Network policy: PeerConnections never get a default STUN server, and remote candidates outside
 `allowed_networks` are dropped before ICE sees them (`toc.media.engine_sdp`). What happens to a
@@ -16,6 +19,7 @@ sentence (ICE or DTLS failed, or nothing connected within `connect_timeout` seco
 import asyncio
 import ipaddress
 import logging
+import os
 import pathlib
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -42,9 +46,9 @@ from toc.media.tracks import (
     AudioSource,
     LevelMeter,
     MixedOutputTrack,
+    MixMinus,
     MonoResampler,
     OpusFrameEncoder,
-    SampleQueue,
     Samples,
     SamplesSource,
     SourceSequence,
@@ -54,6 +58,7 @@ from toc.media.tracks import (
     peak_hz,
     rms_dbfs,
     silence,
+    tone_samples,
 )
 
 __all__ = [
@@ -63,6 +68,7 @@ __all__ = [
     "LegStats",
     "MediaEngine",
     "MediaError",
+    "PlaySource",
     "Tone",
     "dtmf_tone",
     "restrict_host_addresses",
@@ -71,6 +77,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 LegEventCallback = Callable[[str, str, str], Awaitable[None]]
+PlaySource = Tone | pathlib.Path  # a tone, or an audio file that FFmpeg reads
 
 CONNECT_TIMEOUT_SECONDS = 20.0
 MAX_LEG_ID_LENGTH = 200
@@ -86,6 +93,7 @@ class LegStats:
     frames_sent: int
     rms_dbfs: float  # inbound level over the last second of decoded audio
     peak_hz: float  # dominant inbound frequency over the last second (0.0 when silent)
+    is_muted: bool = False
 
 
 @dataclass(eq=False)
@@ -95,10 +103,11 @@ class _Leg:
     output: MixedOutputTrack
     codec: str = ""
     bridge_id: str | None = None
-    listeners: dict[str, SampleQueue] = field(default_factory=dict)  # listener leg id → its queue of our audio
+    is_muted: bool = False
     meter: LevelMeter = field(default_factory=LevelMeter)
     frames_received: int = 0
     player: AudioSource | None = None
+    played: "asyncio.Future[bool] | None" = None  # what `play` returned for `player`
     dtmf: SourceSequence = field(default_factory=SourceSequence)
     recorder: WavRecorder | None = None
     tasks: set["asyncio.Task[None]"] = field(default_factory=set)  # reader and connect timeout
@@ -123,6 +132,22 @@ def restrict_host_addresses(addresses: Sequence[str]) -> None:
     aioice.ice.get_host_addresses = get_host_addresses
 
 
+def _join_sounds(sources: list[Any]) -> Samples:
+    """Tones (one cadence each) and audio files, decoded and joined end to end."""
+    parts: list[Samples] = []
+    for source in sources:
+        if isinstance(source, Tone):
+            parts.append(tone_samples(source))
+            continue
+        if not isinstance(source, str | os.PathLike):
+            raise MediaError("Only tones and audio files can be played.")
+        try:
+            parts.append(load_audio_file(pathlib.Path(source)))
+        except (OSError, ValueError, av.FFmpegError) as error:
+            raise MediaError(f"The audio file {source} cannot be played: {error}") from error
+    return np.concatenate(parts)
+
+
 class MediaEngine:
     def __init__(
         self,
@@ -137,12 +162,17 @@ class MediaEngine:
         self._on_leg_event = on_leg_event
         self._connect_timeout = connect_timeout
         self._legs: dict[str, _Leg] = {}
-        self._bridges: dict[str, list[str]] = {}
+        self._bridges: dict[str, MixMinus] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def leg_count(self) -> int:
         return len(self._legs)
+
+    def has_leg(self, leg_id: str) -> bool:
+        """Whether the leg exists and is not being hung up."""
+        leg = self._legs.get(leg_id)
+        return leg is not None and leg.teardown is None
 
     # Legs
 
@@ -234,6 +264,7 @@ class MediaEngine:
             frames_sent=leg.output.frames_sent,
             rms_dbfs=rms_dbfs(recent),
             peak_hz=peak_hz(recent),
+            is_muted=leg.is_muted,
         )
 
     # Bridges
@@ -243,56 +274,82 @@ class MediaEngine:
         if not isinstance(bridge_id, str) or not bridge_id:
             raise MediaError("A bridge id must be a non-empty string.")
         legs = [self._leg(leg_id) for leg_id in leg_ids]
-        members = self._bridges.setdefault(bridge_id, [])
         for leg in legs:
             if leg.bridge_id == bridge_id:
                 continue
             self._leave_bridge(leg)
-            for member_id in members:
-                member = self._legs[member_id]
-                member.listeners[leg.leg_id] = SampleQueue()
-                leg.listeners[member_id] = SampleQueue()
-            members.append(leg.leg_id)
+            self._bridges.setdefault(bridge_id, MixMinus()).add(leg.leg_id)
             leg.bridge_id = bridge_id
 
     async def unbridge(self, leg_id: str) -> None:
         self._leave_bridge(self._leg(leg_id))
 
+    async def set_muted(self, leg_id: str, muted: bool) -> None:
+        """Mute (or unmute) what a leg says, in whatever bridge it is or joins later.
+
+        Nobody hears a muted leg's audio, nor its keypad tones (`dtmf`); it still hears its
+        bridge and its playback, and its audio is still metered (`stats`) and recorded.
+        """
+        leg = self._leg(leg_id)
+        if not isinstance(muted, bool):
+            raise MediaError("Muted must be true or false.")
+        if leg.is_muted == muted:
+            return
+        leg.is_muted = muted
+        if leg.bridge_id is not None:  # unheard audio from before the change is dropped, not played late
+            self._bridges[leg.bridge_id].forget(leg.leg_id)
+
     def _leave_bridge(self, leg: _Leg) -> None:
         if leg.bridge_id is None:
             return
-        members = self._bridges[leg.bridge_id]
-        members.remove(leg.leg_id)
-        for member_id in members:
-            self._legs[member_id].listeners.pop(leg.leg_id, None)
-        leg.listeners.clear()
-        if not members:
+        mixer = self._bridges[leg.bridge_id]
+        mixer.remove(leg.leg_id)
+        if not mixer.members:
             del self._bridges[leg.bridge_id]
         leg.bridge_id = None
 
     def _bridge_peers(self, leg: _Leg) -> list[_Leg]:
         if leg.bridge_id is None:
             return []
-        return [self._legs[member] for member in self._bridges[leg.bridge_id] if member != leg.leg_id]
+        return [self._legs[member] for member in self._bridges[leg.bridge_id].members if member != leg.leg_id]
 
     # Playback, recording, DTMF
 
-    async def play(self, leg_id: str, source: Tone | pathlib.Path, *, loop: bool = False) -> None:
-        """Play a tone or an audio file into one leg, over its bridge audio; replaces any playback."""
+    async def play(
+        self, leg_id: str, source: PlaySource | Sequence[PlaySource], *, loop: bool = False
+    ) -> "asyncio.Future[bool]":
+        """Play a tone, an audio file, or a list of them one after another into one leg.
+
+        The sound goes over the leg's bridge audio and replaces any playback; with `loop`, the
+        tone, the file or the whole list repeats until stopped. Returns a future that callers
+        may ignore: True once a playback that does not loop has sent its last sample, False
+        when it is stopped, replaced or the leg ends first. Playback only moves on while the
+        leg's audio flows, so bound a wait (`asyncio.wait_for(asyncio.shield(played), 10)`);
+        cancelling the future does not stop the sound.
+        """
         self._leg(leg_id)
+        sources = list(source) if isinstance(source, list | tuple) else [source]
+        if not sources:
+            raise MediaError("There is nothing to play.")
         player: AudioSource
-        if isinstance(source, Tone):
-            player = ToneSource(source, loop=loop)
+        if len(sources) == 1 and isinstance(sources[0], Tone):
+            player = ToneSource(sources[0], loop=loop)  # made as it plays: a looping tone has no end
         else:
-            try:
-                samples = await asyncio.to_thread(load_audio_file, pathlib.Path(source))
-            except (OSError, ValueError, av.FFmpegError) as error:
-                raise MediaError(f"The audio file {source} cannot be played: {error}") from error
-            player = SamplesSource(samples, loop=loop)
-        self._leg(leg_id).player = player  # looked up again: the leg may have gone while decoding
+            player = SamplesSource(await asyncio.to_thread(_join_sounds, sources), loop=loop)
+        leg = self._leg(leg_id)  # looked up again: the leg may have gone while decoding
+        self._end_playback(leg, played=False)
+        leg.player = player
+        leg.played = asyncio.get_running_loop().create_future()
+        return leg.played
 
     async def stop_play(self, leg_id: str) -> None:
-        self._leg(leg_id).player = None
+        self._end_playback(self._leg(leg_id), played=False)
+
+    def _end_playback(self, leg: _Leg, *, played: bool) -> None:
+        leg.player = None
+        if leg.played is not None and not leg.played.done():  # the caller may have cancelled it
+            leg.played.set_result(played)
+        leg.played = None
 
     async def record(self, leg_id: str, path: pathlib.Path) -> None:
         """Record what the leg sends (its inbound audio) to a 48 kHz mono WAV; replaces a recording."""
@@ -321,31 +378,33 @@ class MediaEngine:
         """The leg pressed keys: the other legs of its bridge hear each digit's tone in turn.
 
         Returns at once; the tones follow whatever DTMF those legs are still hearing. A leg in no
-        bridge has nobody to hear it.
+        bridge has nobody to hear it, and a muted leg is not heard (its digits still count for
+        whoever sent them here).
         """
         leg = self._leg(leg_id)
         if not isinstance(digits, str) or not digits or len(digits) > MAX_DTMF_DIGITS:
             raise MediaError(f"Keypad digits must be 1 to {MAX_DTMF_DIGITS} characters.")
         if any(digit not in DTMF_DIGITS for digit in digits):
             raise MediaError("Keypad digits can only be 0-9, * and #.")
+        if leg.is_muted:
+            return
         for peer in self._bridge_peers(leg):
             peer.dtmf.extend([ToneSource(dtmf_tone(digit), loop=False) for digit in digits])
 
     # Inside: media
 
     def _mix(self, leg: _Leg) -> Samples:
-        """The next 20 ms for `leg`: its bridge peers' audio, plus playback, plus DTMF, clipped."""
+        """The next 20 ms for `leg`: what it hears of its bridge, plus playback, plus DTMF, clipped."""
         if leg.teardown is not None:
             return silence()
-        mixed = np.zeros(FRAME_SAMPLES, dtype=np.int32)
-        for peer in self._bridge_peers(leg):
-            queue = peer.listeners.get(leg.leg_id)
-            if queue is not None:
-                mixed += queue.take(FRAME_SAMPLES)
+        if leg.bridge_id is None:
+            mixed = np.zeros(FRAME_SAMPLES, dtype=np.int32)
+        else:
+            mixed = self._bridges[leg.bridge_id].heard(leg.leg_id)
         if leg.player is not None:
             chunk = leg.player.read(FRAME_SAMPLES)
             if chunk is None:
-                leg.player = None
+                self._end_playback(leg, played=True)
             else:
                 mixed += chunk
         if leg.dtmf:
@@ -371,8 +430,8 @@ class MediaEngine:
                 continue
             leg.frames_received += 1
             leg.meter.add(samples)
-            for queue in leg.listeners.values():
-                queue.put(samples)
+            if leg.bridge_id is not None and not leg.is_muted:
+                self._bridges[leg.bridge_id].put(leg.leg_id, samples)
             if leg.recorder is not None:
                 self._write_recording(leg, samples)
 
@@ -414,7 +473,7 @@ class MediaEngine:
     async def _tear_down(self, leg: _Leg) -> None:
         try:
             self._leave_bridge(leg)
-            leg.player = None
+            self._end_playback(leg, played=False)
             leg.dtmf.clear()
             self._stop_recording(leg)
             for task in leg.tasks:

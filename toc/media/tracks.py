@@ -69,7 +69,7 @@ class MonoResampler:
 
 
 class SampleQueue:
-    """A short, bounded FIFO between one leg's decoder and one listener's mixer.
+    """A short, bounded FIFO between one leg's decoder and its bridge's mixer (`MixMinus`).
 
     When full, the oldest samples go (latency stays bounded when the sender's clock runs fast);
     after running dry it waits for `prime_samples` before playing again, so network jitter costs
@@ -99,6 +99,75 @@ class SampleQueue:
             self._is_priming = True
             out = np.concatenate((out, silence(count - out.size)))
         return out
+
+
+MIX_HISTORY = 5  # mixes kept (100 ms) for members whose output runs behind the bridge's
+
+
+class MixMinus:
+    """The audio of one bridge: every member hears all the others, never itself ("mix-minus").
+
+    Members `put` what they say into their own `SampleQueue`. When a member's output needs its
+    next 20 ms (`heard`) and the bridge has not mixed that frame yet, the frame is mixed once:
+    one frame from each member's queue, summed; each member hears that sum minus its own frame.
+    That is N queue reads and N subtractions per 20 ms, where a queue per listener would take
+    N * (N - 1); for two members it is the same work.
+
+    Members' outputs tick at the same rate in different phases, so the first one due a frame
+    mixes it and the last few mixes are kept for the others. A member further behind than that
+    (its output stalled) skips to the newest mix.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[str, SampleQueue] = {}  # in joining order
+        self._next: dict[str, int] = {}  # member → the number of the mix it hears next
+        self._mixes: deque[tuple[int, npt.NDArray[np.int32], dict[str, Samples]]] = deque(maxlen=MIX_HISTORY)
+        self._newest = 0  # number of the newest mix; the first is 1
+
+    @property
+    def members(self) -> list[str]:
+        return list(self._queues)
+
+    def add(self, member: str) -> None:
+        self._queues[member] = SampleQueue()
+        self._next[member] = self._newest + 1
+
+    def remove(self, member: str) -> None:
+        self._queues.pop(member, None)
+        self._next.pop(member, None)
+
+    def put(self, member: str, samples: Samples) -> None:
+        queue = self._queues.get(member)
+        if queue is not None:
+            queue.put(samples)
+
+    def forget(self, member: str) -> None:
+        """Drop what the member said and nobody heard yet (it was muted, or unmuted)."""
+        if member in self._queues:
+            self._queues[member] = SampleQueue()
+
+    def heard(self, member: str) -> npt.NDArray[np.int32]:
+        """The member's next 20 ms: every other member's audio, summed (not clipped)."""
+        number = self._next[member]
+        if number > self._newest:
+            self._mix()
+        oldest = self._mixes[0][0]
+        if number < oldest:
+            number = self._newest
+        _, total, parts = self._mixes[number - oldest]
+        self._next[member] = number + 1
+        own = parts.get(member)
+        return total - own if own is not None else total.copy()
+
+    def _mix(self) -> None:
+        total = np.zeros(FRAME_SAMPLES, dtype=np.int32)
+        parts: dict[str, Samples] = {}
+        for member, queue in self._queues.items():
+            part = queue.take(FRAME_SAMPLES)
+            total += part
+            parts[member] = part
+        self._newest += 1
+        self._mixes.append((self._newest, total, parts))
 
 
 class LevelMeter:
@@ -166,8 +235,15 @@ class ToneSource:
         return (wave_ * envelope).astype(np.int16)
 
 
+def tone_samples(tone: Tone) -> Samples:
+    """One cadence of a tone (its sound, then its silence) as samples."""
+    samples = ToneSource(tone, loop=False).read((tone.on_ms + tone.off_ms) * SAMPLE_RATE // 1000)
+    assert samples is not None
+    return samples
+
+
 class SamplesSource:
-    """Decoded audio (a prompt, music on hold) played once or looped."""
+    """Decoded audio (a prompt, music on hold, a list of them joined) played once or looped."""
 
     def __init__(self, samples: Samples, *, loop: bool) -> None:
         self._samples = samples

@@ -3,14 +3,24 @@
 The worker registers a `MediaWorker` row with its own channel name, heart-beats it, and runs
 the commands the call engine sends (`toc.media.control.send_command`):
 
-- `media.create_leg` {call_id, leg_id, sdp, reply_channel, ringback, bridge_leg_ids}: answers
-  the offer (the answer goes to `reply_channel` as a `call.sdp` event), then plays ringback,
-  or joins the leg to the call's bridge with `bridge_leg_ids`.
+- `media.create_leg` {call_id, leg_id, sdp, reply_channel, bridge_id, bridge_leg_ids, sounds,
+  loop}: answers the offer (the answer goes to `reply_channel` as a `call.sdp` event), then
+  plays `sounds` to the leg, or (no sounds) joins it to `bridge_id` with `bridge_leg_ids`.
+- `media.bridge` {call_id, bridge_id, leg_ids}: joins the legs to one bridge (moving them out
+  of any other); their playback stops. Legs that are gone are skipped.
+- `media.unbridge` {call_id, leg_ids}: the legs leave their bridge (they hear only playback).
+- `media.play` {call_id, leg_ids, sounds, loop, hangup_after}: plays the sounds, in order, to
+  each leg over its bridge audio; with `hangup_after`, hangs each leg up once they played
+  (at most `PLAY_BEFORE_HANGUP_SECONDS`).
+- `media.mute` {call_id, leg_id, muted}: a muted leg is not heard by its bridge.
 - `media.ice` {call_id, leg_id, candidate}: a trickled remote candidate (outside
   MEDIA_ALLOWED_NETWORKS: dropped).
 - `media.dtmf` {call_id, leg_id, digits}: the leg's keypad digits, played to the others.
 - `media.hangup` {call_id, leg_ids}: closes the legs.
 - `media.stats` {leg_ids, reply_channel}: replies `{"type": "media.stats", "stats": {...}}`.
+
+Sounds are names, never paths: "ringback", "hold" (music on hold), "prompt:<name>"
+(`toc.media.prompts`).
 
 Commands of one call run in order; different calls run concurrently. What happens to a leg
 (connected, failed, closed) is reported to the call engine through `WorkerHooks`, so this
@@ -25,6 +35,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -32,10 +43,31 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from toc.media.engine import RINGBACK, MediaEngine, MediaError, restrict_host_addresses
+from toc.media import prompts
+from toc.media.engine import RINGBACK, MediaEngine, MediaError, Tone, restrict_host_addresses
 from toc.media.models import MediaWorker
 
 logger = logging.getLogger(__name__)
+
+PLAY_BEFORE_HANGUP_SECONDS = 15.0
+
+
+def sound_sources(names: list[str]) -> list[Tone | Path]:
+    """The tones and files for sound names; MediaError for a name that is not one."""
+    sources: list[Tone | Path] = []
+    for name in names:
+        if name == "ringback":
+            sources.append(RINGBACK)
+        elif name == "hold":
+            sources.append(prompts.HOLD_MUSIC)
+        elif isinstance(name, str) and name.startswith("prompt:"):
+            try:
+                sources.append(prompts.prompt_path(name.removeprefix("prompt:")))
+            except ValueError as error:
+                raise MediaError(str(error)) from error
+        else:
+            raise MediaError(f"There is no sound called {name!r}.")
+    return sources
 
 
 @dataclass(frozen=True)
@@ -56,6 +88,7 @@ class MediaWorkerProcess:
         self.engine = MediaEngine(allowed_networks=settings.MEDIA_ALLOWED_NETWORKS, on_leg_event=self._leg_event)
         self.queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self.runners: dict[str, asyncio.Task[None]] = {}
+        self.background: set[asyncio.Task[None]] = set()
         if settings.MEDIA_HOST_ADDRESSES:
             restrict_host_addresses(settings.MEDIA_HOST_ADDRESSES)
 
@@ -84,9 +117,9 @@ class MediaWorkerProcess:
         if row is not None:
             await database_sync_to_async(self.hooks.worker_stopping)(row)
             await database_sync_to_async(MediaWorker.objects.filter(pk=row.pk).delete)()
-        for runner in self.runners.values():
-            runner.cancel()
-        await asyncio.gather(*self.runners.values(), return_exceptions=True)
+        for task in [*self.runners.values(), *self.background]:
+            task.cancel()
+        await asyncio.gather(*self.runners.values(), *self.background, return_exceptions=True)
         await self.engine.close()
         logger.info("media worker %s stopped", self.name)
 
@@ -152,6 +185,10 @@ class MediaWorkerProcess:
     async def _run(self, message: dict[str, Any]) -> None:
         handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "media.create_leg": self._create_leg,
+            "media.bridge": self._bridge,
+            "media.unbridge": self._unbridge,
+            "media.play": self._play,
+            "media.mute": self._mute,
             "media.ice": self._ice,
             "media.dtmf": self._dtmf,
             "media.hangup": self._hangup,
@@ -182,13 +219,53 @@ class MediaWorkerProcess:
                 "event": {"type": "call.sdp", "call_id": message["call_id"], "leg_id": leg_id, "sdp": answer},
             },
         )
-        bridged = [str(other) for other in message.get("bridge_leg_ids") or []]
-        if bridged:
-            for other in bridged:
-                await self._quietly(self.engine.stop_play(other))
-            await self.engine.bridge(str(message["call_id"]), [*bridged, leg_id])
-        elif message.get("ringback"):
-            await self.engine.play(leg_id, RINGBACK, loop=True)
+        sounds = [str(name) for name in message.get("sounds") or []]
+        if sounds:
+            await self.engine.play(leg_id, sound_sources(sounds), loop=bool(message.get("loop")))
+            return
+        others = [str(other) for other in message.get("bridge_leg_ids") or []]
+        await self._join(str(message.get("bridge_id") or message["call_id"]), [*others, leg_id])
+
+    async def _join(self, bridge_id: str, leg_ids: list[str]) -> None:
+        present = [leg_id for leg_id in leg_ids if self.engine.has_leg(leg_id)]
+        for leg_id in present:
+            await self._quietly(self.engine.stop_play(leg_id))
+        if present:
+            await self.engine.bridge(bridge_id, present)
+
+    async def _bridge(self, message: dict[str, Any]) -> None:
+        await self._join(str(message["bridge_id"]), [str(leg_id) for leg_id in message.get("leg_ids") or []])
+
+    async def _unbridge(self, message: dict[str, Any]) -> None:
+        for leg_id in message.get("leg_ids") or []:
+            await self._quietly(self.engine.unbridge(str(leg_id)))
+
+    async def _play(self, message: dict[str, Any]) -> None:
+        sources = sound_sources([str(name) for name in message.get("sounds") or []])
+        loop = bool(message.get("loop"))
+        for leg_id in [str(leg_id) for leg_id in message.get("leg_ids") or []]:
+            if not self.engine.has_leg(leg_id):
+                continue
+            played = await self.engine.play(leg_id, sources, loop=loop)
+            if message.get("hangup_after"):
+                self._spawn_hangup_after(leg_id, played)
+
+    def _spawn_hangup_after(self, leg_id: str, played: "asyncio.Future[bool]") -> None:
+        async def hang_up_when_played() -> None:
+            try:
+                await asyncio.wait_for(asyncio.shield(played), timeout=PLAY_BEFORE_HANGUP_SECONDS)
+            except TimeoutError:
+                logger.warning("leg %s: playback did not finish; hanging up", leg_id)
+            await self.engine.hangup(leg_id)
+
+        task = asyncio.create_task(hang_up_when_played())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _mute(self, message: dict[str, Any]) -> None:
+        leg_id = str(message["leg_id"])
+        if self.engine.has_leg(leg_id):
+            await self.engine.set_muted(leg_id, bool(message.get("muted")))
 
     async def _ice(self, message: dict[str, Any]) -> None:
         await self.engine.add_ice_candidate(str(message["leg_id"]), message.get("candidate"))

@@ -38,6 +38,7 @@ class Connection(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
     session_key = models.CharField(max_length=64, blank=True)
+    label = models.CharField(max_length=80, blank=True, help_text="What the device is, for Switch Device.")
     connected_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -85,23 +85,28 @@ def expire_presences(*, now: datetime | None = None) -> int:
     return changed
 
 
-def connect_client(*, user: User, channel_name: str, session_key: str, now: datetime | None = None) -> None:
+def connect_client(
+    *, user: User, channel_name: str, session_key: str, label: str = "", now: datetime | None = None
+) -> int:
+    """Record a connected socket; its id (which Switch Device names it by)."""
     moment = now or timezone.now()
     with transaction.atomic():
         presence = _lock_presence(user)
         was_online = Connection.objects.filter(user_id=user.pk).exists()
-        Connection.objects.update_or_create(
+        connection, _ = Connection.objects.update_or_create(
             channel_name=channel_name,
             defaults={
                 "user": user,
                 "organisation_id": organisation_id_of(user),
                 "session_key": session_key,
+                "label": label[:80],
                 "connected_at": moment,
                 "last_seen_at": moment,
             },
         )
         if not was_online:
             _announce(user=user, presence=presence, now=moment)
+    return connection.pk
 
 
 def disconnect_client(*, channel_name: str, now: datetime | None = None) -> None:

@@ -18,6 +18,7 @@ from django.conf import settings
 from toc.accounts.models import User
 from toc.calls.signalling import CallSignalling
 from toc.lib.events import organisation_group, user_group
+from toc.lib.useragent import device_label
 from toc.presence import services as presence_services
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -43,11 +44,16 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.calls = CallSignalling(
             user=user, channel_name=self.channel_name, send=self.send_json, now=time.monotonic()
         )
-        await database_sync_to_async(presence_services.connect_client)(
-            user=user, channel_name=self.channel_name, session_key=self._session_key()
+        connection_id = await database_sync_to_async(presence_services.connect_client)(
+            user=user, channel_name=self.channel_name, session_key=self._session_key(), label=self._device_label()
         )
         await self.send_json(
-            {"type": "realtime.connected", "user_id": user.pk, "heartbeat_seconds": settings.REALTIME_HEARTBEAT_SECONDS}
+            {
+                "type": "realtime.connected",
+                "user_id": user.pk,
+                "connection_id": connection_id,
+                "heartbeat_seconds": settings.REALTIME_HEARTBEAT_SECONDS,
+            }
         )
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -90,6 +96,10 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.send_json(event)
+
+    def _device_label(self) -> str:
+        headers = dict(self.scope.get("headers") or [])
+        return device_label(headers.get(b"user-agent", b"").decode("latin-1"))
 
     def _session_key(self) -> str:
         session = self.scope.get("session")

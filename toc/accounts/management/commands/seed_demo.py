@@ -4,12 +4,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from toc.accounts.demo import seed_demo
+from toc.calls.demo import seed_demo_rooms
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisation (six users, extensions 101-106) and print their logins."
+    help = "Create the demo organisation (six users 101-106, rooms 700-701) and print their logins."
 
     def handle(self, *args: Any, **options: Any) -> None:
         for login in seed_demo(passwords_file=settings.VAR_DIR / "demo_logins.json"):
             role = " (admin)" if login.is_admin else ""
             self.stdout.write(f"  {login.extension}  {login.name:<16} {login.email:<28} {login.password}{role}")
+        self.stdout.write("Conference rooms (dial the extension, or use the Conference window):\n")
+        for room in seed_demo_rooms(passwords_file=settings.VAR_DIR / "demo_logins.json"):
+            pin = f"PIN {room.pin}" if room.pin else "no PIN"
+            self.stdout.write(f"  {room.extension}  {room.name:<16} {pin}")

@@ -1,0 +1,535 @@
+"""Call handling: hold and resume, blind and attended transfer, park and pickup, switch device.
+
+All of it re-arranges the sides of an answered call and re-bridges legs in the media worker
+(DESIGN.md, "Calls and media"). The rules of who may do what when are the state machine's
+(`toc.calls.state`); this module moves the people: after a transfer, a park or a pickup the
+party who stays becomes the caller side and the newcomer the callee side, and whoever left
+gets their line of history at once ("Transferred to …", "Parked at 601").
+
+Locks: one call under `lock_call_for`; an attended transfer locks the call and its
+consultation in id order (`lock_calls`). Park slots are claimed by a partial unique index
+(one parked call per organisation and slot), so two parks at once never share a slot and two
+pickups at once have exactly one winner.
+"""
+
+import copy
+import logging
+import uuid
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from toc.accounts.access import organisation_id_of
+from toc.accounts.models import User
+from toc.calls import dialplan, history, selectors, state
+from toc.calls.models import Call, CallStatus, Leg, LegStatus
+from toc.calls.services import conferences, media
+from toc.calls.services.base import (
+    CallError,
+    apply_event,
+    bridge_id_of,
+    check_event,
+    end_legs,
+    live_call_count,
+    live_legs,
+    lock_call_for,
+    lock_calls,
+    locked_call,
+    other_party,
+    party_of,
+    pick_worker,
+    refused,
+    resolve_destination,
+    schedule_ring_timeout,
+    start_call,
+    touch,
+    user_at_extension,
+    user_of,
+    worker_of,
+)
+from toc.lib.events import send_event
+from toc.media.prompts import parked_at
+from toc.presence.models import Connection
+
+logger = logging.getLogger(__name__)
+
+HOLD_SOUNDS = ["hold"]
+
+
+def _answered_for(user: User, call_id: object, action: str) -> Call:
+    call = lock_call_for(user, call_id)
+    if call.state == CallStatus.ENDED:
+        raise CallError("conflict", "That call has already ended.")
+    if call.state != CallStatus.ANSWERED:
+        raise CallError("conflict", f"Only an answered call can be {action}.")
+    if call.conference_id is not None:
+        raise refused(f"A conference call cannot be {action}; leave it or mute yourself instead.")
+    return call
+
+
+# --- hold -------------------------------------------------------------------------------
+
+
+def hold_call(*, user: User, call_id: object, now: datetime | None = None) -> Call:
+    """Put an answered call on hold: the other side hears music on hold, this side silence."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        call = _answered_for(user, call_id, "put on hold")
+        party = party_of(call, user)
+        apply_event(call, state.CallEvent.HOLD, party=party, now=moment)
+        _hold_media(call, holder=party)
+    return call
+
+
+def _hold_media(call: Call, *, holder: state.Party) -> None:
+    worker = worker_of(call)
+    legs = live_legs(call)
+    media.unbridge(worker, call_id=call.pk, leg_ids=[leg.pk for leg in legs])
+    held = [leg.pk for leg in legs if leg.user_id == user_of(call, other_party(holder))]
+    media.play(worker, call_id=call.pk, leg_ids=held, sounds=HOLD_SOUNDS, loop=True)
+
+
+def resume_call(*, user: User, call_id: object, now: datetime | None = None) -> Call:
+    """Take a call off hold (only the one who held it can); the user's other call goes on hold."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        call = _answered_for(user, call_id, "resumed")
+        apply_event(call, state.CallEvent.RESUME, party=party_of(call, user), now=moment)
+        _bridge_all(call)
+    hold_other_calls(user=user, except_call_id=call.pk, now=moment)
+    return call
+
+
+def _bridge_all(call: Call) -> None:
+    media.bridge(
+        worker_of(call), call_id=call.pk, bridge_id=bridge_id_of(call), leg_ids=[leg.pk for leg in live_legs(call)]
+    )
+
+
+def hold_other_calls(*, user: User, except_call_id: uuid.UUID, now: datetime) -> int:
+    """Call waiting and swapping: the user's other answered calls, not yet held, go on hold."""
+    others = (
+        selectors.calls_of(user)
+        .filter(state=CallStatus.ANSWERED, held_by="", conference__isnull=True)
+        .exclude(pk=except_call_id)
+        .values_list("pk", flat=True)
+    )
+    held = 0
+    for other_id in list(others):
+        try:
+            hold_call(user=user, call_id=other_id, now=now)
+            held += 1
+        except CallError:
+            pass  # it ended or changed meanwhile
+    return held
+
+
+# --- moving the sides ---------------------------------------------------------------------
+
+
+def _keep_as_caller(call: Call, staying: state.Party) -> None:
+    """Make the party who stays the caller side (the callee side is then free)."""
+    if staying is state.Party.CALLEE and call.callee_id is not None:
+        Leg.objects.filter(call=call, user_id=call.callee_id).exclude(state=LegStatus.ENDED).update(
+            party=state.Party.CALLER
+        )
+        call.caller_id, call.caller_name, call.caller_number = call.callee_id, call.callee_name, call.callee_number
+
+
+def _set_callee(call: Call, user: User | None, *, name: str = "", number: str = "") -> None:
+    call.callee = user
+    call.callee_name = user.display_name if user is not None else name
+    call.callee_number = user.extension if user is not None else number
+
+
+def _leave(call: Call, user: User, *, outcome: str, note: str, now: datetime) -> None:
+    """`user` leaves the call: their legs end and their history line is written now."""
+    end_legs(call, live_legs(call, user.pk), now)
+    history.record_departure(call=call, user=user, outcome=outcome, note=note, at=now)
+
+
+# --- blind transfer -----------------------------------------------------------------------
+
+
+def transfer_call(*, user: User, call_id: object, destination: str, now: datetime | None = None) -> Call:
+    """Blind transfer: the other party rings `destination` (hearing ringback); this user leaves.
+    An invalid destination is refused and the call stays as it was."""
+    moment = now or timezone.now()
+    route = resolve_destination(destination)
+    if route.kind is dialplan.RouteKind.PARK:
+        raise refused("To park a call, press Park.")
+    with transaction.atomic():
+        call = _answered_for(user, call_id, "transferred")
+        transferor = party_of(call, user)
+        if route.kind is dialplan.RouteKind.CONFERENCE:
+            conferences.transfer_into_room(call=call, user=user, extension=route.target, now=moment)
+            return call
+        target = _transfer_target(call, user, route.target)
+        check_event(call, state.CallEvent.TRANSFER, party=transferor, now=moment)
+        _leave(
+            call,
+            user,
+            outcome="transferred",
+            note=f"Transferred to {target.display_name} ({target.extension}).",
+            now=moment,
+        )
+        _keep_as_caller(call, other_party(transferor))
+        _set_callee(call, target)
+        call.transferred_by_name = user.display_name
+        apply_event(call, state.CallEvent.TRANSFER, party=transferor, now=moment, also_tell=[user.pk])
+        worker = worker_of(call)
+        staying = [leg.pk for leg in live_legs(call)]
+        media.unbridge(worker, call_id=call.pk, leg_ids=staying)
+        media.play(worker, call_id=call.pk, leg_ids=staying, sounds=["ringback"], loop=True)
+        schedule_ring_timeout(call)
+    return call
+
+
+def _transfer_target(call: Call, user: User, extension: str) -> User:
+    target = user_at_extension(user, extension)
+    if target.pk == user.pk:
+        raise refused("You cannot transfer a call to yourself.")
+    if target.pk in (call.caller_id, call.callee_id):
+        raise refused(f"{target.display_name} is already on this call.")
+    if not Connection.objects.filter(user=target).exists():
+        raise refused(f"{target.display_name} is not signed in to take calls, so the call stays with you.")
+    if live_call_count(target) >= _max_live():
+        raise refused(f"{target.display_name} is busy on other calls, so the call stays with you.")
+    return target
+
+
+def _max_live() -> int:
+    from django.conf import settings
+
+    return int(settings.CALL_MAX_LIVE_PER_USER)
+
+
+# --- attended transfer --------------------------------------------------------------------
+
+
+def start_consultation(
+    *, user: User, call_id: object, destination: str, channel_name: str, sdp: str, now: datetime | None = None
+) -> Call:
+    """Attended transfer, first step: the call goes on hold and this user calls the target."""
+    from toc.media.sdp import check_offer
+
+    moment = now or timezone.now()
+    problem = check_offer(sdp)
+    if problem:
+        raise CallError("invalid", problem)
+    route = resolve_destination(destination)
+    if route.kind is not dialplan.RouteKind.EXTENSION:
+        raise refused("An attended transfer goes to a user of your organisation; use Transfer for other numbers.")
+    with transaction.atomic():
+        call = _answered_for(user, call_id, "transferred")
+        if Call.objects.filter(consult_for=call, state__in=selectors.LIVE_STATES).exists():
+            # A second click on Consult (or another target) would ring a second person.
+            raise refused(
+                "You are consulting someone about this call already; transfer it or go back to the caller first."
+            )
+        target = _transfer_target(call, user, route.target)
+        if call.held_by != party_of(call, user):
+            if call.held_by:
+                raise refused("The other side has this call on hold; wait until they resume it.")
+            apply_event(call, state.CallEvent.HOLD, party=party_of(call, user), now=moment)
+            _hold_media(call, holder=party_of(call, user))
+        worker = pick_worker(moment, required=worker_of(call))
+        return start_call(
+            caller=user,
+            callee=target,
+            dialled=route.dialled,
+            channel_name=channel_name,
+            sdp=sdp,
+            now=moment,
+            worker=worker,
+            consult_for=call,
+        )
+
+
+def _consultation_pair(user: User, consultation_id: object) -> tuple[Call, Call]:
+    consultation = selectors.get_call_for_user(user=user, call_id=consultation_id)
+    if consultation is None or consultation.consult_for_id is None or consultation.caller_id != user.pk:
+        raise CallError("not_found", "That is not a consultation call of yours.")
+    locked = lock_calls(consultation.pk, consultation.consult_for_id)
+    return locked[consultation.consult_for_id], locked[consultation.pk]
+
+
+def complete_transfer(*, user: User, call_id: object, now: datetime | None = None) -> Call:
+    """Attended transfer, last step: the held caller and the consulted target talk; this user
+    leaves both calls. If the target is still ringing, the caller is sent there blind."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        original, consultation = _consultation_pair(user, call_id)
+        if original.state == CallStatus.ENDED or user.pk not in (original.caller_id, original.callee_id):
+            raise CallError("conflict", "The caller has hung up, so there is nobody to transfer.")
+        if consultation.state == CallStatus.ENDED:
+            raise CallError("conflict", "The consultation call has ended; transfer again or resume the call.")
+        target = consultation.callee
+        assert target is not None
+        if consultation.state != CallStatus.ANSWERED:
+            apply_event(consultation, state.CallEvent.HANGUP, party=state.Party.CALLER, now=moment)
+            return _blind_after_consultation(original, user, target, moment)
+        transferor = party_of(original, user)
+        check_event(original, state.CallEvent.COMPLETE, party=transferor, now=moment)
+        target_legs = live_legs(consultation, target.pk)
+        note = f"Transferred to {target.display_name} ({target.extension})."
+        _leave(original, user, outcome="transferred", note=note, now=moment)
+        Leg.objects.filter(pk__in=[leg.pk for leg in target_legs]).update(call=original, party=state.Party.CALLEE)
+        _keep_as_caller(original, other_party(transferor))
+        _set_callee(original, target)
+        original.transferred_by_name = user.display_name
+        apply_event(original, state.CallEvent.COMPLETE, party=transferor, now=moment, also_tell=[user.pk])
+        _bridge_all(original)
+        apply_event(consultation, state.CallEvent.HANGUP, party=state.Party.CALLER, now=moment)
+    return original
+
+
+def _blind_after_consultation(original: Call, user: User, target: User, moment: datetime) -> Call:
+    transferor = party_of(original, user)
+    check_event(original, state.CallEvent.TRANSFER, party=transferor, now=moment)
+    note = f"Transferred to {target.display_name} ({target.extension})."
+    _leave(original, user, outcome="transferred", note=note, now=moment)
+    _keep_as_caller(original, other_party(transferor))
+    _set_callee(original, target)
+    original.transferred_by_name = user.display_name
+    apply_event(original, state.CallEvent.TRANSFER, party=transferor, now=moment, also_tell=[user.pk])
+    worker = worker_of(original)
+    staying = [leg.pk for leg in live_legs(original)]
+    media.play(worker, call_id=original.pk, leg_ids=staying, sounds=["ringback"], loop=True)
+    schedule_ring_timeout(original)
+    return original
+
+
+def cancel_consultation(*, user: User, call_id: object, now: datetime | None = None) -> Call:
+    """Attended transfer, changed mind: the consultation ends and the held call resumes."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        original, consultation = _consultation_pair(user, call_id)
+        if consultation.state != CallStatus.ENDED:
+            apply_event(consultation, state.CallEvent.HANGUP, party=state.Party.CALLER, now=moment)
+        if original.state == CallStatus.ANSWERED and original.held_by == party_of(original, user).value:
+            apply_event(original, state.CallEvent.RESUME, party=party_of(original, user), now=moment)
+            _bridge_all(original)
+    return original
+
+
+# --- park ---------------------------------------------------------------------------------
+
+
+def park_call(*, user: User, call_id: object, now: datetime | None = None) -> Call:
+    """Park: the other side waits on the lowest free slot with music on hold; this user hears
+    "parked at six zero one" and leaves. Anyone in the organisation picks up by dialling it."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        call = _answered_for(user, call_id, "parked")
+        parker = party_of(call, user)
+        check_event(call, state.CallEvent.PARK, party=parker, now=moment)
+        parker_legs = live_legs(call, user.pk)
+        as_it_was = copy.copy(call)  # the parker's history line reads the sides before they move
+        _keep_as_caller(call, other_party(parker))
+        slot = _claim_slot(call, user, moment)
+        Leg.objects.filter(pk__in=[leg.pk for leg in parker_legs]).update(state=LegStatus.ENDED, ended_at=moment)
+        history.record_departure(call=as_it_was, user=user, outcome="parked", note=f"Parked at {slot}.", at=moment)
+        apply_event(call, state.CallEvent.PARK, party=parker, now=moment, also_tell=[user.pk])
+        worker = worker_of(call)
+        waiting = [leg.pk for leg in live_legs(call)]
+        media.unbridge(worker, call_id=call.pk, leg_ids=[*waiting, *(leg.pk for leg in parker_legs)])
+        media.play(worker, call_id=call.pk, leg_ids=waiting, sounds=HOLD_SOUNDS, loop=True)
+        prompt = ["prompt:" + path.stem for path in parked_at(slot)]
+        media.play(worker, call_id=call.pk, leg_ids=[leg.pk for leg in parker_legs], sounds=prompt, hangup_after=True)
+        _schedule_ring_back(call)
+        _announce_parked(call.organisation_id)
+    return call
+
+
+def _claim_slot(call: Call, user: User, moment: datetime) -> str:
+    """The lowest free slot of the organisation's range, held by this call (a savepoint per try:
+    a slot another park took a moment ago fails the unique index and the next one is tried)."""
+    organisation = call.organisation
+    first, count = organisation.park_first_slot, organisation.park_slot_count
+    for number in range(first, first + count):
+        slot = str(number)
+        if Call.objects.filter(organisation_id=organisation.pk, state=CallStatus.PARKED, park_slot=slot).exists():
+            continue
+        try:
+            with transaction.atomic():
+                Call.objects.filter(pk=call.pk).update(
+                    state=CallStatus.PARKED,
+                    park_slot=slot,
+                    parked_by=user,
+                    callee=None,
+                    callee_name=f"Park {slot}",
+                    callee_number=slot,
+                )
+        except IntegrityError:
+            continue
+        call.park_slot, call.parked_by = slot, user
+        _set_callee(call, None, name=f"Park {slot}", number=slot)
+        return slot
+    raise refused("Every park slot is in use. Try again in a moment, or transfer the call.")
+
+
+def _schedule_ring_back(call: Call) -> None:
+    from toc.calls import tasks
+
+    call_id = str(call.pk)
+    seconds = call.organisation.park_timeout_seconds
+    transaction.on_commit(lambda: tasks.ring_back_parked_call.apply_async((call_id,), countdown=seconds + 0.05))
+
+
+def _announce_parked(organisation_id: int) -> None:
+    send_event(event_type="call.parked_changed", payload={}, organisation_id=organisation_id)
+
+
+def pick_up_parked_call(*, user: User, slot: str, channel_name: str, sdp: str, now: datetime | None = None) -> Call:
+    """Dialling a park slot: this user takes the call parked there (exactly one of two people
+    picking up at once gets it; the other is told nothing is parked there any more)."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        parked = (
+            Call.objects.select_for_update()
+            .filter(organisation_id=organisation_id_of(user), state=CallStatus.PARKED, park_slot=slot)
+            .first()
+        )
+        if parked is not None:
+            parked.refresh_from_db()  # a pickup that won the lock first has changed it
+        if parked is None or parked.state != CallStatus.PARKED or parked.park_slot != slot:
+            raise refused(f"No call is parked at {slot}.")
+        if parked.caller_id == user.pk:
+            raise refused("That is your own call waiting in park.")
+        if live_call_count(user) >= _max_live():
+            raise CallError("conflict", "You already have calls in progress; hang one up first.")
+        waiting = [leg.pk for leg in live_legs(parked)]
+        _set_callee(parked, user)
+        parked.transferred_by_name = ""
+        apply_event(parked, state.CallEvent.PICKUP, party=state.Party.CALLEE, now=moment)
+        leg = Leg.objects.create(
+            call=parked, user=user, party=state.Party.CALLEE, channel_name=channel_name, created_at=moment
+        )
+        media.create_leg(worker_of(parked), leg, sdp=sdp, bridge_id=bridge_id_of(parked), bridge_leg_ids=waiting)
+        _announce_parked(parked.organisation_id)
+    hold_other_calls(user=user, except_call_id=parked.pk, now=moment)
+    return parked
+
+
+def ring_back_parked_call(*, call_id: object, now: datetime | None = None) -> bool:
+    """The park timeout passed: ring the parker (the waiting side keeps its music)."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        call = locked_call(call_id)
+        if call is None or call.state != CallStatus.PARKED or call.park_deadline is None or moment < call.park_deadline:
+            return False
+        parker = call.parked_by
+        check_event(call, state.CallEvent.RING_BACK, party=state.Party.SYSTEM, now=moment)
+        if parker is None or not parker.is_active:
+            apply_event(
+                call, state.CallEvent.HANGUP, party=state.Party.CALLER, now=moment, detail="nobody to ring back"
+            )
+            _announce_parked(call.organisation_id)
+            return True
+        slot = call.park_slot
+        _set_callee(call, parker)
+        call.transferred_by_name = f"Park {slot}"
+        apply_event(call, state.CallEvent.RING_BACK, party=state.Party.SYSTEM, now=moment)
+        schedule_ring_timeout(call)
+        _announce_parked(call.organisation_id)
+    return True
+
+
+def sweep_overdue_parked(*, now: datetime | None = None) -> int:
+    """A safety net for ring-back tasks that were lost (a broker restart)."""
+    from datetime import timedelta
+
+    moment = now or timezone.now()
+    overdue = Call.objects.filter(state=CallStatus.PARKED, park_deadline__lt=moment - timedelta(seconds=2))
+    return sum(
+        1
+        for call_id in list(overdue.values_list("pk", flat=True))
+        if ring_back_parked_call(call_id=call_id, now=moment)
+    )
+
+
+# --- switch device ------------------------------------------------------------------------
+
+
+def list_devices(*, user: User, channel_name: str) -> list[dict[str, object]]:
+    """The user's signed-in devices (sockets), this one marked, for Switch Device."""
+    return [
+        {
+            "id": connection.pk,
+            "label": connection.label or "Browser",
+            "connected_at": connection.connected_at.isoformat(),
+            "is_this": connection.channel_name == channel_name,
+        }
+        for connection in Connection.objects.filter(user=user).order_by("connected_at")
+    ]
+
+
+def request_switch(*, user: User, call_id: object, connection_id: object, now: datetime | None = None) -> Call:
+    """Ring another of this user's devices (a signed-in session) with this call; answering it
+    there moves the call without dropping the other side."""
+    with transaction.atomic():
+        call = lock_call_for(user, call_id)
+        if call.state != CallStatus.ANSWERED:
+            raise CallError("conflict", "Only an answered call can move to another device.")
+        legs = live_legs(call, user.pk)
+        if not legs:
+            raise CallError("conflict", "This call's audio is not on any of your devices.")
+        target = Connection.objects.filter(
+            pk=connection_id if isinstance(connection_id, int) else -1, user=user
+        ).first()
+        if target is None:
+            raise CallError("not_found", "That device is not signed in any more.")
+        if target.channel_name in {leg.channel_name for leg in legs}:
+            raise refused("The call is on that device already.")
+        send_event(
+            event_type="call.switch_requested",
+            payload={"call": selectors.describe_call(call, viewer=user), "connection_id": target.pk},
+            user_ids=[user.pk],
+        )
+    return call
+
+
+def take_call(*, user: User, call_id: object, channel_name: str, sdp: str, now: datetime | None = None) -> Call:
+    """This socket takes over the user's side of an answered call (Switch Device): a new leg
+    joins the bridge, then the old one ends."""
+    from toc.media.sdp import check_offer
+
+    moment = now or timezone.now()
+    problem = check_offer(sdp)
+    if problem:
+        raise CallError("invalid", problem)
+    with transaction.atomic():
+        call = lock_call_for(user, call_id)
+        if call.state != CallStatus.ANSWERED:
+            raise CallError("conflict", "Only an answered call can move to another device.")
+        mine = live_legs(call, user.pk)
+        if any(leg.channel_name == channel_name for leg in mine):
+            raise refused("The call is on this device already.")
+        others = [leg.pk for leg in live_legs(call) if leg.user_id != user.pk]
+        leg = Leg.objects.create(
+            call=call,
+            user=user,
+            party=party_of(call, user) if call.conference_id is None else state.Party.CALLER,
+            channel_name=channel_name,
+            created_at=moment,
+            is_muted=any(old.is_muted for old in mine),
+        )
+        held = bool(call.held_by) or call.is_awaiting_pin
+        media.create_leg(
+            worker_of(call),
+            leg,
+            sdp=sdp,
+            # Until the room's PIN is right, the leg stays out of the conference's bridge.
+            bridge_id=str(call.pk) if call.is_awaiting_pin else bridge_id_of(call),
+            bridge_leg_ids=[] if held else others,
+            sounds=HOLD_SOUNDS if call.held_by and call.held_by != party_of(call, user).value else [],
+            loop=True,
+        )
+        if leg.is_muted:  # muted by the conference's owner: the new device stays muted
+            media.mute(worker_of(call), call_id=call.pk, leg_id=leg.pk, muted=True)
+        Leg.objects.filter(pk__in=[old.pk for old in mine]).update(state=LegStatus.ENDED, ended_at=moment)
+        media.hangup(worker_of(call), call_id=call.pk, leg_ids=[old.pk for old in mine])
+        touch(call)
+    return call
