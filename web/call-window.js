@@ -39,7 +39,7 @@ export function stateText(session) {
   const call = session.call || {};
   if (state === 'answered' && call.awaiting_pin) return 'Enter the room’s PIN on the keypad, then #';
   if (state === 'answered' && call.held_by_me) return 'On hold';
-  if (state === 'answered' && call.on_hold) return 'On hold (the other side will resume)';
+  if (state === 'answered' && call.on_hold) return `${session.counterpart.name || 'The other side'} put you on hold`;
   if (state === 'parked') return `Parked at ${call.park_slot}`;
   if (state === 'answered') return session.phase === 'live' && !session.legId ? 'Connecting…' : 'Connected';
   if (state === 'ringing') return session.direction === 'outgoing' ? 'Ringing…' : 'Incoming call';
@@ -48,6 +48,14 @@ export function stateText(session) {
 }
 
 function who(session) {
+  const conference = session.call && session.call.state !== 'ended' ? session.call.conference : null;
+  if (conference) {
+    const people = conference.participants.length;
+    return {
+      title: conference.extension ? `${conference.name} (${conference.extension})` : conference.name,
+      detail: `${people} ${people === 1 ? 'person' : 'people'}`,
+    };
+  }
   const { name, number } = session.counterpart;
   return { title: name || number || 'Unknown caller', detail: name && number && name !== number ? number : '' };
 }
@@ -191,6 +199,7 @@ export class CallWindows {
     element.dataset.phase = session.phase;
     element.dataset.direction = session.direction;
     element.dataset.state = session.call ? session.call.state : '';
+    element.dataset.held = session.call && (session.call.held_by_me || session.call.on_hold) ? 'true' : 'false';
     if (session.id) element.dataset.callId = session.id;
     else delete element.dataset.callId;
     if (/\p{L}/u.test(title)) parts.avatar.textContent = initials(title);
@@ -266,8 +275,7 @@ export class CallWindows {
     const { parts } = view;
     parts.roster.hidden = !conference;
     if (!conference) return;
-    parts.roster.querySelector('.roster-title').textContent = conference.extension
-      ? `${conference.name} (${conference.extension})` : conference.name;
+    parts.roster.querySelector('.roster-title').textContent = 'In this conference';
     const rows = conference.participants.map((person) => {
       const controls = conference.can_manage && !person.is_you ? [
         h('button', {

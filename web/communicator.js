@@ -24,6 +24,7 @@ function paintMe() {
   document.getElementById('me-name').textContent = me.extension ? `${me.name} · ${me.extension}` : me.name;
   document.getElementById('direct-number').textContent = me.direct_number_display || 'No direct number';
   phone.setMe(me);
+  softphone.repaint(); // Hold works only with Softphone as the calling device
 }
 
 function paintMyPresence(presence) {

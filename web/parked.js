@@ -33,7 +33,7 @@ export class ParkedCalls {
     this.list.replaceChildren(...this.rows.map((row) => {
       const caller = row.caller.name || row.caller.number || 'Unknown caller';
       const back = row.ring_back_at
-        ? ` · rings ${row.parked_by || 'the parker'} back at ${new Date(row.ring_back_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`
+        ? ` · rings ${row.parked_by || 'the parker'} back at ${new Date(row.ring_back_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`
         : '';
       return h('li', { class: 'parked-row', dataset: { slot: row.slot } },
         h('span', { class: 'parked-slot' }, row.slot),

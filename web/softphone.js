@@ -260,6 +260,11 @@ export class Softphone {
     }
   }
 
+  // Draws every call window again (after the user's calling device changed).
+  repaint() {
+    for (const session of this.sessions.values()) this.changed(session);
+  }
+
   // The answered call whose audio is in this window (the newest, with call waiting), or null:
   // while there is one, the Phone view's dial pad sends its keys to it as DTMF.
   answeredHere() {
@@ -326,7 +331,9 @@ export class Softphone {
     session.error = '';
     try {
       const reply = await this.socket.request({ type, call_id: session.id, ...extra });
-      if (reply.call) this.update(session, reply.call);
+      // The reply may be about another call (Cancel transfer answers with the held call).
+      const owner = reply.call && reply.call.id !== session.id ? this.byCallId(reply.call.id) : session;
+      if (reply.call && owner) this.update(owner, reply.call);
       else this.changed(session);
       return reply;
     } catch (error) {
@@ -370,12 +377,10 @@ export class Softphone {
     return this.act(target, 'call.complete_transfer');
   }
 
-  async cancelTransfer(target) {
-    const reply = await this.act(target, 'call.cancel_transfer');
-    const original = reply && reply.call ? this.byCallId(reply.call.id) : null;
-    if (original) this.update(original, reply.call);
-    const session = this.resolve(target);
-    if (session && session.phase !== 'ended') this.hangUp(session);
+  // Attended transfer, changed mind: the consultation ends (its own update closes its
+  // window) and the held call resumes.
+  cancelTransfer(target) {
+    return this.act(target, 'call.cancel_transfer');
   }
 
   // Attended transfer, first step: the call goes on hold and a consultation call rings

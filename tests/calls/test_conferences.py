@@ -95,7 +95,7 @@ def test_adding_someone_turns_the_call_into_a_conference_and_rings_them(
         conference.pk,
     )
     assert (invited.caller_name, invited.caller_number, invited.transferred_by_name) == (
-        "Conference with Alice Tester",
+        "Alice Tester",
         "101",
         "Alice Tester",
     )
@@ -128,7 +128,7 @@ def test_adding_someone_turns_the_call_into_a_conference_and_rings_them(
     for_dave = selectors.describe_call(invited, viewer=dave)
     assert (for_dave["state"], for_dave["counterpart"]["name"], for_dave["conference"]["name"]) == (
         "ringing",
-        "Conference with Alice Tester",
+        "Alice Tester",
         "Instant conference",
     )
 
@@ -395,8 +395,8 @@ def test_a_conference_started_from_the_window_rings_the_invited(
     assert (call.state, call.caller_id, call.callee_id, conference.owner_id) == ("answered", alice.pk, None, alice.pk)
     ringing = Call.objects.filter(conference=conference, state="ringing").order_by("callee__extension")
     assert [(rung.callee_id, rung.caller_name) for rung in ringing] == [
-        (bob.pk, "Conference with Alice Tester"),
-        (dave.pk, "Conference with Alice Tester"),
+        (bob.pk, "Alice Tester"),
+        (dave.pk, "Alice Tester"),
     ]
     assert [command["type"] for command in commands] == ["media.create_leg"]
     assert commands[0]["bridge_id"] == f"conference-{conference.pk}"

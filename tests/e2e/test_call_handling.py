@@ -167,6 +167,13 @@ def test_hold_plays_music_to_the_held_party_and_only_the_holder_resumes(
     assert hears_only(heard(alice_page, call), BOB_HZ)
     assert hears_only(heard(bob_page, call), ALICE_HZ)
 
+    # and with the desk phone as his calling device, bob's Hold is not clickable
+    bob_page.locator("#phone-rail-button").click()
+    bob_page.locator("#calling-device").select_option("deskphone")
+    hold = window(bob_page, call).get_by_role("button", name="Hold")
+    expect(hold).to_be_disabled()
+    expect(hold).to_have_attribute("title", "Hold works only when Softphone is the calling device.")
+
 
 def test_blind_transfer_from_the_transfer_window(new_context: Any, browser_with_tone: Any) -> None:
     # given alice talking to bob
@@ -244,6 +251,28 @@ def test_attended_transfer_consults_then_completes(new_context: Any, browser_wit
     assert hears_only(heard(alice_page, call), DAVE_HZ)
     assert hears_only(heard(dave_page, call), ALICE_HZ)
     expect(bob_page.locator("#call-windows .call-state").first).to_have_text(re.compile("Call ended"))
+
+
+def test_attended_transfer_cancelled_goes_back_to_the_caller(new_context: Any, browser_with_tone: Any) -> None:
+    # given bob consulting dave while alice waits on hold
+    _, (_, bob, _dave), (alice_page, bob_page, dave_page) = signed_in_team(new_context, browser_with_tone)
+    call = connected_call(alice_page, bob_page, bob)
+    window(bob_page, call).get_by_role("button", name="Transfer").click()
+    dialog = bob_page.locator("#transfer-dialog")
+    dialog.get_by_label("Name or number").fill("103")
+    dialog.get_by_role("button", name="Attended").click()
+    answer(dave_page)
+    consultation = eventually(lambda: Call.objects.filter(consult_for=call, state="answered").first())
+    expect(window(bob_page, call).locator(".call-state")).to_have_text("On hold")
+
+    # when bob cancels the transfer
+    window(bob_page, consultation).get_by_role("button", name="Cancel transfer").click()
+
+    # then dave's call ends, and alice and bob talk again
+    expect(dave_page.locator("#call-windows .call-state").first).to_have_text(re.compile("Call ended"))
+    expect(window(bob_page, call).locator(".call-state")).to_have_text("Connected")
+    assert hears_only(heard(alice_page, call), BOB_HZ)
+    assert hears_only(heard(bob_page, call), ALICE_HZ)
 
 
 def test_drag_and_drop_blind_transfer_onto_a_directory_entry(new_context: Any, browser_with_tone: Any) -> None:

@@ -256,7 +256,7 @@ def _invite(conference: Conference, inviter: User, invitee: User, now: datetime)
         caller=None,
         callee=invitee,
         dialled=invitee.extension,
-        caller_name=room.name if room is not None else f"Conference with {inviter.display_name}",
+        caller_name=room.name if room is not None else inviter.display_name,
         caller_number=room.extension if room is not None else inviter.extension,
         callee_name=invitee.display_name,
         callee_number=invitee.extension,
