@@ -399,6 +399,22 @@ def test_three_way_conference_each_hears_the_two_others_and_not_itself(
     assert hears_only(heard(alice_page, call), DAVE_HZ)
 
 
+def test_dragging_a_colleague_into_the_call_window_invites_them(new_context: Any, browser_with_tone: Any) -> None:
+    # given alice talking to bob
+    _, (_, bob, _dave), (alice_page, bob_page, dave_page) = signed_in_team(new_context, browser_with_tone)
+    call = connected_call(alice_page, bob_page, bob)
+
+    # when bob drags dave's directory entry into the call window
+    bob_page.locator('#list .entry-row[data-number="103"]').drag_to(window(bob_page, call))
+
+    # then dave is rung into the call, now a conference, and joins it
+    expect(dave_page.locator(".call-toast")).to_contain_text("Bob Tester invites you to a conference")
+    expect(window(bob_page, call).locator(".participant.ringing")).to_contain_text("Dave Tester")
+    answer(dave_page)
+    expect(window(alice_page, call).locator(".participant")).to_have_count(3)
+    expect(window(alice_page, call).locator(".call-name")).to_have_text("Instant conference")
+
+
 def test_a_room_with_a_pin_refuses_a_wrong_pin_and_admits_the_right_one(
     new_context: Any, browser_with_tone: Any
 ) -> None:

@@ -8,6 +8,7 @@ candidate outside loopback (before a single packet could be sent to it).
 
 import asyncio
 import fractions
+import random
 import time
 import wave
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +28,7 @@ from toc.media.engine import (
     MediaError,
     Tone,
 )
+from toc.media.tracks import FRAME_SAMPLES, MixMinus
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60), pytest.mark.usefixtures("loopback_only")]
 
@@ -377,6 +379,38 @@ async def test_each_of_six_legs_hears_the_other_five_and_one_that_leaves_is_hear
     assert peaks(alice_heard, 4) == [pytest.approx(hz, abs=10) for hz in (730.0, 1010.0, 1330.0, 1570.0)]
     assert tone_dbfs(alice_heard, 1870.0) < tone_dbfs(alice_heard, 730.0) - 40
     assert rms_dbfs(frank_heard) < -60
+
+
+async def test_a_bridge_whose_outputs_run_late_in_bursts_still_mixes_everyone_into_every_frame() -> None:
+    # given: 20 members, member i always saying i + 1; under load an output asks for nothing for
+    # a while, then for every frame it owes at once (at most 5: after 100 ms it skips ahead)
+    mixer = MixMinus()
+    members = [f"m{i}" for i in range(20)]
+    for member in members:
+        mixer.add(member)
+    everyone = sum(range(1, 21))
+    chance = random.Random(7)
+    owed = dict.fromkeys(members, 0)
+    heard: list[tuple[int, np.ndarray]] = []
+
+    # when: 10 s of 20 ms ticks
+    for tick in range(500):
+        for i, member in enumerate(members):
+            mixer.put(member, np.full(FRAME_SAMPLES, i + 1, dtype=np.int16))
+        for i, member in enumerate(members):
+            owed[member] = min(owed[member] + 1, 5)
+            if chance.random() < 0.3:
+                continue
+            while owed[member]:
+                owed[member] -= 1
+                if tick >= 50:
+                    heard.append((i, mixer.heard(member)))
+                else:
+                    mixer.heard(member)
+
+    # then: every frame holds all the others, none a gap of silence
+    assert len(heard) > 8000
+    assert [i for i, frame in heard if not np.all(frame == everyone - (i + 1))] == []
 
 
 async def test_a_muted_leg_is_heard_by_nobody_yet_hears_the_others_and_is_metered(media: Media) -> None:

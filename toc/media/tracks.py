@@ -115,7 +115,9 @@ class MixMinus:
 
     Members' outputs tick at the same rate in different phases, so the first one due a frame
     mixes it and the last few mixes are kept for the others. A member further behind than that
-    (its output stalled) skips to the newest mix.
+    (its output stalled) skips to the oldest mix kept, never to the newest: a member that jumped
+    ahead would mix the next frames itself, early, and under load those jumps add up until the
+    bridge mixes faster than its members speak and everybody hears the queues' silence.
     """
 
     def __init__(self) -> None:
@@ -152,8 +154,7 @@ class MixMinus:
         if number > self._newest:
             self._mix()
         oldest = self._mixes[0][0]
-        if number < oldest:
-            number = self._newest
+        number = max(number, oldest)
         _, total, parts = self._mixes[number - oldest]
         self._next[member] = number + 1
         own = parts.get(member)

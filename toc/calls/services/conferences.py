@@ -50,7 +50,7 @@ from toc.presence.models import Connection
 
 logger = logging.getLogger(__name__)
 
-MAX_PARTICIPANTS = 30
+MAX_PARTICIPANTS = 20  # one media core holds about 25 (docs/performance.md, "Conference")
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}\Z")  # \Z: "$" would let a trailing newline in
 
 
