@@ -23,7 +23,7 @@ def test_add_a_contact_star_it_and_find_it_by_number(new_context):
     # when he adds a contact with an invalid number
     page.get_by_role("tab", name="Contacts").click()
     page.get_by_role("button", name="Add contact").click()
-    page.get_by_label("Name").fill("Dana Client")
+    page.get_by_label("Name", exact=True).fill("Dana Client")
     page.get_by_label("Company").fill("Initech")
     page.get_by_label("Work number").fill("12")
     page.get_by_role("button", name="Save").click()
