@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "toc.realtime",
     "toc.media",
     "toc.calls",
+    "toc.voicemail",
 ]
 
 MIDDLEWARE = [

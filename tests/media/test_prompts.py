@@ -40,7 +40,7 @@ def test_a_prompt_decodes_to_clear_speech_between_silences(name):
     samples = load_audio_file(path)
 
     # then
-    assert 0.25 <= samples.size / RATE <= 6.0
+    assert 0.25 <= samples.size / RATE <= 12.0  # a menu with four choices takes about ten seconds
     assert loudest_block_dbfs(samples, block=RATE // 10) > -25.0
     assert rms_dbfs(samples[:EDGE]) < -45.0
     assert rms_dbfs(samples[-EDGE:]) < -45.0

@@ -234,3 +234,14 @@ def test_a_trivial_new_pin_or_two_different_ones_change_nothing() -> None:
 def test_stray_keys_are_ignored() -> None:
     menu = signed_in()
     assert press(menu, "9#") == (menu, [])
+
+
+def test_every_prompt_the_menu_says_is_recorded() -> None:
+    import inspect
+    import re
+
+    from toc.media.prompts import PROMPTS
+
+    spoken = set(re.findall(r'"(voicemail-[a-z-]+)"', inspect.getsource(m)))
+    assert spoken
+    assert spoken - set(PROMPTS) == set()

@@ -29,6 +29,29 @@ PROMPTS: dict[str, str] = {
     "conference-joined": "You are now in the conference.",
     "conference-alone": "You are the only person in this conference.",
     "conference-full": "This conference is full.",
+    "voicemail-enter-pin": "Please enter your voicemail PIN, then press the hash key.",
+    "voicemail-pin-wrong": "That PIN is not correct.",
+    "voicemail-locked": "This mailbox is locked after too many wrong PINs. Please try again later. Goodbye.",
+    "voicemail-you-have": "You have",
+    "voicemail-new-and": "new and",
+    "voicemail-old-messages": "old messages.",
+    "voicemail-main-menu": "Press 1 to listen to new messages, 2 for old messages, or 0 for mailbox options.",
+    "voicemail-no-messages": "There are no messages there.",
+    "voicemail-no-more-messages": "There are no more messages.",
+    "voicemail-message-menu": "Press 1 to replay, 2 to save, 3 to delete, or hash for the next message. "
+    "Press star for the main menu.",
+    "voicemail-message-saved": "Message saved.",
+    "voicemail-message-deleted": "Message deleted.",
+    "voicemail-options-menu": "Press 1 to record your unavailable greeting, 2 for your busy greeting, "
+    "3 to record your name, or 5 to change your PIN. Press star for the main menu.",
+    "voicemail-record-after-tone": "Record after the tone, then press the hash key.",
+    "voicemail-review-menu": "Press 1 to accept, 2 to listen to it, or 3 to record it again.",
+    "voicemail-recording-saved": "Saved.",
+    "voicemail-enter-new-pin": "Please enter your new PIN, then press the hash key.",
+    "voicemail-enter-pin-again": "Please enter the new PIN again, then press the hash key.",
+    "voicemail-pin-invalid": "That PIN is too simple. Use four to eight digits that are not a run or your extension.",
+    "voicemail-pins-differ": "The two PINs were different.",
+    "voicemail-pin-changed": "Your PIN has been changed.",
 }
 
 PROMPTS_DIR = Path(settings.BASE_DIR) / "static" / "prompts"

@@ -1,0 +1,65 @@
+"""Mailboxes (one per user, with a hashed PIN and its lockout) and the messages left in them.
+
+The PIN's wrong-attempt count and lockout mirror `toc.voicemail.pins.PinGuard`; only
+`toc.voicemail.services` changes them, under a row lock on the mailbox. Recordings are files
+in Django's storage (`voicemail/<organisation>/...`), never served directly: playback goes
+through a view that checks the listener.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class GreetingChoice(models.TextChoices):
+    UNAVAILABLE = "unavailable", "Unavailable"
+    BUSY = "busy", "Busy when on a call"
+
+
+class Mailbox(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailbox")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    pin_hash = models.CharField(max_length=200, blank=True, help_text="Empty: no PIN set yet (the phone menu refuses).")
+    failed_pin_attempts = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    greeting_choice = models.CharField(
+        max_length=12, choices=GreetingChoice.choices, default=GreetingChoice.UNAVAILABLE
+    )
+    unavailable_greeting = models.FileField(upload_to="voicemail/greetings/", blank=True)
+    busy_greeting = models.FileField(upload_to="voicemail/greetings/", blank=True)
+    name_recording = models.FileField(upload_to="voicemail/greetings/", blank=True)
+    email_enabled = models.BooleanField(default=False, help_text="Send each new message to the user's e-mail.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"mailbox of {self.user_id}"
+
+
+class Folder(models.TextChoices):
+    NEW = "new", "New"
+    OLD = "old", "Old"
+
+
+class VoicemailMessage(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="messages")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    caller_name = models.CharField(max_length=200, blank=True)
+    caller_number = models.CharField(max_length=32, blank=True)
+    caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    call = models.ForeignKey("calls.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    audio = models.FileField(upload_to="voicemail/messages/")
+    duration_seconds = models.FloatField(default=0)
+    folder = models.CharField(max_length=3, choices=Folder.choices, default=Folder.NEW)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["mailbox", "folder", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} for {self.mailbox_id}"

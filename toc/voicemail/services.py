@@ -1,0 +1,104 @@
+"""Writes of voicemail: mailboxes and their PINs (more arrives with deposit and the phone menu).
+
+PIN checks lock the mailbox row (`select_for_update`) and apply the pure rules of
+`toc.voicemail.pins`, so wrong PINs count across calls, and two attempts at once cannot both
+slip under the limit. Every wrong PIN and every lockout is logged (who, which mailbox, when).
+"""
+
+import logging
+from datetime import datetime
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+from django.utils import timezone
+
+from toc.accounts.access import organisation_id_of
+from toc.accounts.models import User
+from toc.voicemail import pins
+from toc.voicemail.models import Mailbox
+
+logger = logging.getLogger(__name__)
+
+
+class VoicemailError(Exception):
+    """A request voicemail refuses; nothing was changed. `code` is for clients."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def get_mailbox(*, user: User) -> Mailbox:
+    """The user's mailbox, made on first use."""
+    mailbox, _ = Mailbox.objects.get_or_create(user=user, defaults={"organisation_id": organisation_id_of(user)})
+    return mailbox
+
+
+def set_pin(*, user: User, pin: object) -> Mailbox:
+    """The user chooses a new PIN (at least 4 digits, not trivial, not their extension)."""
+    problem = pins.pin_problem(pin, extension=user.extension)
+    if problem:
+        raise VoicemailError("invalid", problem)
+    assert isinstance(pin, str)
+    with transaction.atomic():
+        mailbox = Mailbox.objects.select_for_update().get(pk=get_mailbox(user=user).pk)
+        _store_pin(mailbox, pin)
+    logger.info("voicemail: user %s changed the PIN of their mailbox %s", user.pk, mailbox.pk)
+    return mailbox
+
+
+def reset_pin(*, admin: User, user_id: object, pin: object) -> Mailbox:
+    """An admin of the same organisation sets a user's PIN (and lifts a lockout)."""
+    target = User.objects.filter(pk=user_id if isinstance(user_id, int) else -1).first()
+    if target is None or target.organisation_id != admin.organisation_id or admin.organisation_id is None:
+        raise VoicemailError("not_found", "That user does not exist.")
+    if not admin.is_org_admin:
+        raise VoicemailError("forbidden", "Only an admin can reset someone's voicemail PIN.")
+    problem = pins.pin_problem(pin, extension=target.extension)
+    if problem:
+        raise VoicemailError("invalid", problem)
+    assert isinstance(pin, str)
+    with transaction.atomic():
+        mailbox = Mailbox.objects.select_for_update().get(pk=get_mailbox(user=target).pk)
+        _store_pin(mailbox, pin)
+    logger.warning("voicemail: admin %s reset the PIN of user %s (mailbox %s)", admin.pk, target.pk, mailbox.pk)
+    return mailbox
+
+
+def _store_pin(mailbox: Mailbox, pin: str) -> None:
+    mailbox.pin_hash = make_password(pin)
+    mailbox.failed_pin_attempts = 0
+    mailbox.locked_until = None
+    mailbox.save(update_fields=["pin_hash", "failed_pin_attempts", "locked_until"])
+
+
+def verify_pin(*, mailbox_id: int, pin: str, caller: str, now: datetime | None = None) -> pins.PinCheck:
+    """One PIN attempt on a mailbox from the phone (`caller` says who, for the log)."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        mailbox = Mailbox.objects.select_for_update().filter(pk=mailbox_id).first()
+        if mailbox is None:
+            raise VoicemailError("not_found", "That mailbox does not exist.")
+        if not mailbox.pin_hash:
+            raise VoicemailError("no_pin", "This mailbox has no PIN yet.")
+        guard = pins.PinGuard(failures=mailbox.failed_pin_attempts, locked_until=mailbox.locked_until)
+        is_right = not guard.is_locked(moment) and check_password(pin, mailbox.pin_hash)
+        after, outcome = pins.check(guard, is_right=is_right, now=moment)
+        if after != guard:
+            mailbox.failed_pin_attempts = after.failures
+            mailbox.locked_until = after.locked_until
+            mailbox.save(update_fields=["failed_pin_attempts", "locked_until"])
+    if outcome is pins.PinCheck.WRONG:
+        logger.warning("voicemail: wrong PIN %d for mailbox %s from %s", after.failures, mailbox_id, caller)
+    elif outcome is pins.PinCheck.LOCKED and after != guard:
+        logger.warning(
+            "voicemail: mailbox %s locked until %s after %d wrong PINs (last from %s)",
+            mailbox_id,
+            after.locked_until,
+            after.failures,
+            caller,
+        )
+    elif outcome is pins.PinCheck.LOCKED:
+        logger.warning("voicemail: PIN attempt on locked mailbox %s from %s", mailbox_id, caller)
+    return outcome
