@@ -16,6 +16,7 @@ from toc.calls.api import (
 )
 from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
 from toc.presence.api import PresenceApi
+from toc.voicemail.api import MessageAudioApi, MessageDetailApi, MessageListApi, MessageSaveApi
 
 urlpatterns = [
     path("me/", MeApi.as_view(), name="me"),
@@ -37,6 +38,10 @@ urlpatterns = [
     path("calls/parked/", ParkedCallListApi.as_view(), name="calls-parked"),
     path("conference/rooms/", ConferenceRoomListApi.as_view(), name="conference-rooms"),
     path("conference/rooms/<int:room_id>/pin/", ConferenceRoomPinApi.as_view(), name="conference-room-pin"),
+    path("voicemail/messages/", MessageListApi.as_view(), name="voicemail-messages"),
+    path("voicemail/messages/<uuid:message_id>/", MessageDetailApi.as_view(), name="voicemail-message"),
+    path("voicemail/messages/<uuid:message_id>/save/", MessageSaveApi.as_view(), name="voicemail-message-save"),
+    path("voicemail/messages/<uuid:message_id>/audio/", MessageAudioApi.as_view(), name="voicemail-message-audio"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

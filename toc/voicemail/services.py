@@ -1,4 +1,4 @@
-"""Writes of voicemail: mailboxes and their PINs (more arrives with deposit and the phone menu).
+"""Writes of voicemail: mailboxes and their PINs, and the messages in them.
 
 PIN checks lock the mailbox row (`select_for_update`) and apply the pure rules of
 `toc.voicemail.pins`, so wrong PINs count across calls, and two attempts at once cannot both
@@ -6,16 +6,28 @@ slip under the limit. Every wrong PIN and every lockout is logged (who, which ma
 """
 
 import logging
+import uuid
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import av
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from toc.accounts.access import organisation_id_of
 from toc.accounts.models import User
-from toc.voicemail import pins
-from toc.voicemail.models import Mailbox
+from toc.lib.events import send_event
+from toc.media.tracks import SAMPLE_RATE, load_audio_file, rms_dbfs
+from toc.voicemail import pins, selectors
+from toc.voicemail.models import Folder, Mailbox, VoicemailMessage
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
 
@@ -102,3 +114,93 @@ def verify_pin(*, mailbox_id: int, pin: str, caller: str, now: datetime | None =
     elif outcome is pins.PinCheck.LOCKED:
         logger.warning("voicemail: PIN attempt on locked mailbox %s from %s", mailbox_id, caller)
     return outcome
+
+
+# --- messages -------------------------------------------------------------------------------
+
+MIN_MESSAGE_SECONDS = 1.0
+SILENCE_DBFS = -55.0
+
+
+def store_message(
+    *,
+    mailbox: Mailbox,
+    recording: Path,
+    caller_name: str,
+    caller_number: str,
+    caller: User | None = None,
+    call_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> VoicemailMessage | None:
+    """Keep a recorded message (a WAV the media engine wrote); None when it was empty or silent
+    (shorter than a second, or never above -55 dBFS), which is dropped. The file is copied into
+    Django's storage; the recording itself is the caller's to remove."""
+    try:
+        samples = load_audio_file(recording)
+    except (OSError, ValueError, av.FFmpegError) as error:
+        logger.warning("voicemail: recording %s cannot be read (%s); dropped", recording, error)
+        return None
+    seconds = samples.size / SAMPLE_RATE
+    loudest = max((rms_dbfs(block) for block in _blocks(samples)), default=-200.0)
+    if seconds < MIN_MESSAGE_SECONDS or loudest < SILENCE_DBFS:
+        logger.info("voicemail: %.1f s message for mailbox %s was silent or empty; dropped", seconds, mailbox.pk)
+        return None
+    with transaction.atomic():
+        message = VoicemailMessage(
+            mailbox=mailbox,
+            organisation_id=mailbox.organisation_id,
+            caller_name=caller_name[:200],
+            caller_number=caller_number[:32],
+            caller=caller,
+            call_id=call_id,
+            duration_seconds=round(seconds, 2),
+            created_at=now or timezone.now(),
+        )
+        with recording.open("rb") as audio:
+            message.audio.save(f"{mailbox.organisation_id}/{message.pk}.wav", File(audio), save=False)
+        message.save()
+        _announce_count(mailbox)
+    return message
+
+
+def _blocks(samples: "npt.NDArray[np.int16]", seconds: float = 0.1) -> list["npt.NDArray[np.int16]"]:
+    size = int(SAMPLE_RATE * seconds)
+    return [samples[start : start + size] for start in range(0, samples.size - size + 1, size)]
+
+
+def _message_of(user: User, message_id: object) -> VoicemailMessage:
+    message = selectors.get_message_for_user(user=user, message_id=message_id)
+    if message is None:
+        raise VoicemailError("not_found", "That message does not exist.")
+    return message
+
+
+def save_message(*, user: User, message_id: object) -> VoicemailMessage:
+    """Move a message to the old messages (its owner only)."""
+    with transaction.atomic():
+        message = _message_of(user, message_id)
+        if message.folder != Folder.OLD:
+            message.folder = Folder.OLD
+            message.save(update_fields=["folder"])
+            _announce_count(message.mailbox)
+    return message
+
+
+def delete_message(*, user: User, message_id: object) -> None:
+    """Delete a message and its audio (its owner only)."""
+    with transaction.atomic():
+        message = _message_of(user, message_id)
+        mailbox = message.mailbox
+        audio_name = message.audio.name or ""
+        message.delete()
+        _announce_count(mailbox)
+        if audio_name:
+            transaction.on_commit(lambda: default_storage.delete(audio_name))
+
+
+def _announce_count(mailbox: Mailbox) -> None:
+    send_event(
+        event_type="voicemail.changed",
+        payload={"new_count": selectors.count_new(mailbox=mailbox)},
+        user_ids=[mailbox.user_id],
+    )
