@@ -38,7 +38,7 @@ export function stateText(session) {
   const state = session.call ? session.call.state : 'dialing';
   const call = session.call || {};
   if (state === 'answered' && call.awaiting_pin) return 'Enter the room’s PIN on the keypad, then #';
-  if (state === 'answered' && call.held_by_me) return 'On hold';
+  if (state === 'answered' && call.held_by_me) return call.conference ? 'On hold: the others go on without you' : 'On hold';
   if (state === 'answered' && call.on_hold) return `${session.counterpart.name || 'The other side'} put you on hold`;
   if (state === 'parked') return `Parked at ${call.park_slot}`;
   if (state === 'answered') return session.phase === 'live' && !session.legId ? 'Connecting…' : 'Connected';
@@ -257,9 +257,10 @@ export class CallWindows {
     const held = Boolean(call.held_by_me);
     hold.replaceChildren(icon(held ? 'play' : 'pause'), h('span', {}, held ? 'Resume' : 'Hold'));
     hold.dataset.mode = held ? 'resume' : 'hold';
-    hold.disabled = !softphone || Boolean(call.on_hold) || Boolean(conference);
-    hold.title = !softphone ? 'Hold works only when Softphone is the calling device.'
-      : (conference ? 'A conference cannot be held; mute yourself instead.' : (held ? 'Resume the call' : 'Put the call on hold'));
+    hold.disabled = !softphone || Boolean(call.on_hold);
+    if (!softphone) hold.title = 'Hold works only when Softphone is the calling device.';
+    else if (held) hold.title = conference ? 'Go back into the conference' : 'Resume the call';
+    else hold.title = conference ? 'Step out of the conference; the others go on' : 'Put the call on hold';
     const busy = Boolean(call.on_hold) || Boolean(conference);
     for (const action of ['transfer', 'park']) {
       const control = element.querySelector(`[data-action="${action}"]`);
@@ -292,6 +293,7 @@ export class CallWindows {
       ] : [];
       return h('li', { class: 'participant', dataset: { userId: String(person.user_id) } },
         h('span', { class: 'participant-name' }, person.is_you ? `${person.name} (you)` : person.name),
+        person.is_on_hold ? h('span', { class: 'participant-note' }, 'on hold') : null,
         person.is_muted ? h('span', { class: 'participant-note' }, 'muted') : null,
         ...controls);
     });

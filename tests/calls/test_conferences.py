@@ -112,6 +112,7 @@ def test_adding_someone_turns_the_call_into_a_conference_and_rings_them(
                 "name": "Alice Tester",
                 "number": "101",
                 "is_muted": False,
+                "is_on_hold": False,
                 "is_you": False,
             },
             {
@@ -120,6 +121,7 @@ def test_adding_someone_turns_the_call_into_a_conference_and_rings_them(
                 "name": "Bob Tester",
                 "number": "102",
                 "is_muted": False,
+                "is_on_hold": False,
                 "is_you": True,
             },
         ],
@@ -421,7 +423,7 @@ def test_starting_an_instant_conference_needs_other_people(
     assert (Call.objects.count(), Conference.objects.count(), commands) == (0, 0, [])
 
 
-def test_a_conference_call_cannot_be_held_transferred_or_parked(
+def test_a_conference_call_cannot_be_transferred_or_parked(
     alice: User, bob: User, dave: User, worker: MediaWorker, commands: list[dict[str, Any]]
 ) -> None:
     # given
@@ -433,7 +435,6 @@ def test_a_conference_call_cannot_be_held_transferred_or_parked(
 
     # when / then
     for action, attempt in [
-        ("put on hold", lambda: services.hold_call(user=bob, call_id=call.pk)),
         ("transferred", lambda: services.transfer_call(user=bob, call_id=call.pk, destination="103")),
         ("parked", lambda: services.park_call(user=bob, call_id=call.pk)),
     ]:
@@ -444,6 +445,59 @@ def test_a_conference_call_cannot_be_held_transferred_or_parked(
             f"A conference call cannot be {action}; leave it or mute yourself instead.",
         )
     assert (everything(), commands) == (before, [])
+
+
+def test_hold_in_a_conference_steps_only_this_user_out_and_resume_brings_them_back(
+    alice: User, bob: User, dave: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given alice, bob and dave in a conference
+    online(dave)
+    call = answered_call(alice, bob)
+    invite = services.add_people(user=alice, call_id=call.pk, destination="103")
+    services.answer_call(user=dave, call_id=invite.pk, channel_name=channel_of(dave), sdp=OFFER)
+    bob_leg = live_leg(call, bob)
+    call.refresh_from_db()
+    bridge = f"conference-{call.conference_id}"
+    commands.clear()
+
+    # when bob holds
+    services.hold_call(user=bob, call_id=call.pk)
+
+    # then only bob's leg leaves the bridge, nobody gets music, and the others see him on hold
+    assert [(c["type"], c.get("leg_ids")) for c in commands] == [("media.unbridge", [str(bob_leg.pk)])]
+    call.refresh_from_db()
+    alice_view = selectors.describe_call(call, viewer=alice)
+    bob_view = selectors.describe_call(call, viewer=bob)
+    assert (alice_view["on_hold"], bob_view["held_by_me"]) == (False, True)
+    held = {person["name"]: person["is_on_hold"] for person in alice_view["conference"]["participants"]}
+    assert held == {"Alice Tester": False, "Bob Tester": True, "Dave Tester": False}
+
+    # when bob resumes
+    commands.clear()
+    services.resume_call(user=bob, call_id=call.pk)
+
+    # then his leg (with alice's, already there) is in the conference's bridge again
+    bridged = [c for c in commands if c["type"] == "media.bridge"]
+    assert [(c["bridge_id"], str(bob_leg.pk) in c["leg_ids"]) for c in bridged] == [(bridge, True)]
+
+
+def test_answering_a_call_while_in_a_conference_steps_out_of_the_conference(
+    alice: User, bob: User, dave: User, erin: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given alice, bob and dave in a conference
+    online(dave)
+    online(erin)
+    call = answered_call(alice, bob)
+    invite = services.add_people(user=alice, call_id=call.pk, destination="103")
+    services.answer_call(user=dave, call_id=invite.pk, channel_name=channel_of(dave), sdp=OFFER)
+
+    # when erin calls dave and he answers
+    other = services.place_call(user=erin, channel_name=channel_of(erin), destination="103", sdp=OFFER)
+    services.answer_call(user=dave, call_id=other.pk, channel_name=channel_of(dave), sdp=OFFER)
+
+    # then dave's conference call is on hold by him
+    invite.refresh_from_db()
+    assert invite.held_by == "callee"
 
 
 # --- rooms ------------------------------------------------------------------------------------

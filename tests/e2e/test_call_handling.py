@@ -393,6 +393,15 @@ def test_three_way_conference_each_hears_the_two_others_and_not_itself(
     assert hears_only(heard(bob_page, call), ALICE_HZ, DAVE_HZ)
     assert hears_only(heard(dave_page, invite), ALICE_HZ, BOB_HZ)
 
+    # when bob steps out with Hold, alice and dave go on without him; Resume brings him back
+    window(bob_page, call).get_by_role("button", name="Hold").click()
+    expect(window(alice_page, call).locator(".participant", has_text="Bob Tester")).to_contain_text("on hold")
+    assert hears_only(heard(alice_page, call), DAVE_HZ)
+    assert heard(bob_page, call)["rms_dbfs"] < -60
+    window(bob_page, call).get_by_role("button", name="Resume").click()
+    expect(window(alice_page, call).locator(".participant", has_text="Bob Tester")).not_to_contain_text("on hold")
+    assert hears_only(heard(alice_page, call), BOB_HZ, DAVE_HZ)
+
     # when bob leaves, alice and dave go on
     window(bob_page, call).get_by_role("button", name="Hang up").click()
     expect(window(alice_page, call).locator(".participant")).to_have_count(2)

@@ -106,7 +106,7 @@ def describe_call(call: Call, *, viewer: User) -> dict[str, Any]:
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
         "leg_id": str(leg.pk) if leg is not None else None,
         "held_by_me": bool(call.held_by) and call.held_by == my_party and not ended,
-        "on_hold": bool(call.held_by) and call.held_by != my_party and not ended,
+        "on_hold": bool(call.held_by) and call.held_by != my_party and not ended and call.conference_id is None,
         "transferred_by": call.transferred_by_name or None,
         "consult_for": str(call.consult_for_id) if call.consult_for_id else None,
         "park_slot": call.park_slot or None,
@@ -124,7 +124,7 @@ def describe_conference(conference_id: uuid.UUID, *, viewer: User) -> dict[str, 
     legs = (
         Leg.objects.filter(call__conference=conference, call__state=CallStatus.ANSWERED, call__is_awaiting_pin=False)
         .exclude(state=LegStatus.ENDED)
-        .select_related("user")
+        .select_related("user", "call")
         .order_by("created_at")
     )
     ringing = Call.objects.filter(conference=conference, state=CallStatus.RINGING).order_by("created_at")
@@ -141,12 +141,20 @@ def describe_conference(conference_id: uuid.UUID, *, viewer: User) -> dict[str, 
                 "name": leg.user.display_name,
                 "number": leg.user.extension,
                 "is_muted": leg.is_muted,
+                "is_on_hold": _is_held_leg(leg),
                 "is_you": leg.user_id == viewer.pk,
             }
             for leg in legs
         ],
         "ringing": [{"name": call.callee_name, "number": call.callee_number} for call in ringing],
     }
+
+
+def _is_held_leg(leg: Leg) -> bool:
+    """Whether this participant stepped out of the conference with Hold."""
+    call = leg.call
+    held_user = {"caller": call.caller_id, "callee": call.callee_id}.get(call.held_by)
+    return held_user is not None and held_user == leg.user_id
 
 
 def list_parked_calls(*, user: User) -> list[dict[str, Any]]:

@@ -57,14 +57,16 @@ logger = logging.getLogger(__name__)
 HOLD_SOUNDS = ["hold"]
 
 
-def _answered_for(user: User, call_id: object, action: str) -> Call:
+def _answered_for(user: User, call_id: object, action: str, *, in_conference: bool = False) -> Call:
     call = lock_call_for(user, call_id)
     if call.state == CallStatus.ENDED:
         raise CallError("conflict", "That call has already ended.")
     if call.state != CallStatus.ANSWERED:
         raise CallError("conflict", f"Only an answered call can be {action}.")
-    if call.conference_id is not None:
+    if call.conference_id is not None and not in_conference:
         raise refused(f"A conference call cannot be {action}; leave it or mute yourself instead.")
+    if call.is_awaiting_pin:
+        raise refused("Enter the room's PIN first.")
     return call
 
 
@@ -72,19 +74,26 @@ def _answered_for(user: User, call_id: object, action: str) -> Call:
 
 
 def hold_call(*, user: User, call_id: object, now: datetime | None = None) -> Call:
-    """Put an answered call on hold: the other side hears music on hold, this side silence."""
+    """Put an answered call on hold: the other side hears music on hold, this side silence. In
+    a conference only this user steps out (hearing nothing, not heard); the others go on."""
     moment = now or timezone.now()
     with transaction.atomic():
-        call = _answered_for(user, call_id, "put on hold")
+        call = _answered_for(user, call_id, "put on hold", in_conference=True)
         party = party_of(call, user)
         apply_event(call, state.CallEvent.HOLD, party=party, now=moment)
         _hold_media(call, holder=party)
+    if call.conference_id is not None:
+        conferences.participants_changed(conference_id=call.conference_id)
     return call
 
 
 def _hold_media(call: Call, *, holder: state.Party) -> None:
     worker = worker_of(call)
     legs = live_legs(call)
+    if call.conference_id is not None:
+        mine = [leg.pk for leg in legs if leg.user_id == user_of(call, holder)]
+        media.unbridge(worker, call_id=call.pk, leg_ids=mine)
+        return
     media.unbridge(worker, call_id=call.pk, leg_ids=[leg.pk for leg in legs])
     held = [leg.pk for leg in legs if leg.user_id == user_of(call, other_party(holder))]
     media.play(worker, call_id=call.pk, leg_ids=held, sounds=HOLD_SOUNDS, loop=True)
@@ -94,9 +103,11 @@ def resume_call(*, user: User, call_id: object, now: datetime | None = None) -> 
     """Take a call off hold (only the one who held it can); the user's other call goes on hold."""
     moment = now or timezone.now()
     with transaction.atomic():
-        call = _answered_for(user, call_id, "resumed")
+        call = _answered_for(user, call_id, "resumed", in_conference=True)
         apply_event(call, state.CallEvent.RESUME, party=party_of(call, user), now=moment)
         _bridge_all(call)
+    if call.conference_id is not None:
+        conferences.participants_changed(conference_id=call.conference_id)
     hold_other_calls(user=user, except_call_id=call.pk, now=moment)
     return call
 
@@ -111,7 +122,7 @@ def hold_other_calls(*, user: User, except_call_id: uuid.UUID, now: datetime) ->
     """Call waiting and swapping: the user's other answered calls, not yet held, go on hold."""
     others = (
         selectors.calls_of(user)
-        .filter(state=CallStatus.ANSWERED, held_by="", conference__isnull=True)
+        .filter(state=CallStatus.ANSWERED, held_by="", is_awaiting_pin=False)
         .exclude(pk=except_call_id)
         .values_list("pk", flat=True)
     )
