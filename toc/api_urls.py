@@ -16,7 +16,14 @@ from toc.calls.api import (
 )
 from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
 from toc.presence.api import PresenceApi
-from toc.voicemail.api import MessageAudioApi, MessageDetailApi, MessageListApi, MessageSaveApi
+from toc.voicemail.api import (
+    MailboxPinResetApi,
+    MessageAudioApi,
+    MessageDetailApi,
+    MessageListApi,
+    MessageSaveApi,
+    MyPinApi,
+)
 
 urlpatterns = [
     path("me/", MeApi.as_view(), name="me"),
@@ -38,6 +45,8 @@ urlpatterns = [
     path("calls/parked/", ParkedCallListApi.as_view(), name="calls-parked"),
     path("conference/rooms/", ConferenceRoomListApi.as_view(), name="conference-rooms"),
     path("conference/rooms/<int:room_id>/pin/", ConferenceRoomPinApi.as_view(), name="conference-room-pin"),
+    path("voicemail/pin/", MyPinApi.as_view(), name="voicemail-pin"),
+    path("voicemail/mailboxes/<int:user_id>/pin/", MailboxPinResetApi.as_view(), name="voicemail-pin-reset"),
     path("voicemail/messages/", MessageListApi.as_view(), name="voicemail-messages"),
     path("voicemail/messages/<uuid:message_id>/", MessageDetailApi.as_view(), name="voicemail-message"),
     path("voicemail/messages/<uuid:message_id>/save/", MessageSaveApi.as_view(), name="voicemail-message-save"),

@@ -12,7 +12,7 @@ from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -132,3 +132,39 @@ def _read(name: str, first: int, last: int) -> Iterator[bytes]:
                 return
             left -= len(chunk)
             yield chunk
+
+
+class PinInputSerializer(serializers.Serializer):
+    pin = serializers.CharField(max_length=8, help_text="4 to 8 digits, not trivial, not your extension")
+
+
+def _pin_refusal(error: VoicemailError) -> APIException:
+    if error.code == "not_found":
+        return NotFound(error.message)
+    if error.code == "forbidden":
+        return PermissionDenied(error.message)
+    return ValidationError({"pin": [error.message]})
+
+
+class MyPinApi(APIView):
+    @extend_schema(request=PinInputSerializer, responses={204: None}, summary="Set my voicemail PIN")
+    def put(self, request: Request) -> Response:
+        user = member(request)
+        try:
+            services.set_pin(user=user, pin=request.data.get("pin") if isinstance(request.data, dict) else None)
+        except VoicemailError as error:
+            raise _pin_refusal(error) from error
+        return Response(status=204)
+
+
+class MailboxPinResetApi(APIView):
+    @extend_schema(request=PinInputSerializer, responses={204: None}, summary="Reset a user's voicemail PIN (admins)")
+    def put(self, request: Request, user_id: int) -> Response:
+        admin = member(request)
+        try:
+            services.reset_pin(
+                admin=admin, user_id=user_id, pin=request.data.get("pin") if isinstance(request.data, dict) else None
+            )
+        except VoicemailError as error:
+            raise _pin_refusal(error) from error
+        return Response(status=204)
