@@ -5,7 +5,8 @@
 // call window is invited.
 
 import { api } from './api.js';
-import { h, initials, showError } from './dom.js';
+import { h, showError } from './dom.js';
+import { numberToCall, personResult } from './people.js';
 
 const CALL_TYPE = 'application/x-toc-call';
 export const PERSON_TYPE = 'application/x-toc-person';
@@ -17,12 +18,6 @@ const DROP_KINDS = [
   ['voicemail', 'Voicemail'],
 ];
 
-// What dialling a search result means: a colleague's extension, a contact's first number.
-function destinationOf(entry) {
-  if (entry.kind === 'colleague') return entry.extension || '';
-  const [field] = Object.keys(entry.numbers_display || {});
-  return field ? entry[field] || '' : '';
-}
 
 export class CallHandling {
   constructor({ softphone, directoryList }) {
@@ -117,21 +112,13 @@ export class CallHandling {
     }
     if (query !== this.input.value.trim()) return;
     const entries = [...found.directory, ...found.contacts]
-      .filter((entry) => destinationOf(entry) && !(entry.kind === 'colleague' && entry.id === this.softphone.getMe()?.id))
+      .filter((entry) => numberToCall(entry) && !(entry.kind === 'colleague' && entry.id === this.softphone.getMe()?.id))
       .slice(0, 8);
-    this.results.replaceChildren(...entries.map((entry) => h('li', {},
-      h('button', {
-        type: 'button', class: 'transfer-result', role: 'option', dataset: { destination: destinationOf(entry) },
-        onclick: () => this.choose(entry),
-      },
-      h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(entry.name)),
-      h('span', { class: 'entry-text' },
-        h('span', { class: 'entry-name' }, entry.name),
-        h('span', { class: 'entry-sub' }, entry.kind === 'colleague' ? `Ext. ${entry.extension}` : destinationOf(entry)))))));
+    this.results.replaceChildren(...entries.map((entry) => personResult(entry, () => this.choose(entry))));
   }
 
   choose(entry) {
-    this.choice = { destination: destinationOf(entry), name: entry.name, isUser: entry.kind === 'colleague' };
+    this.choice = { destination: numberToCall(entry), name: entry.name, isUser: entry.kind === 'colleague' };
     this.input.value = this.choice.destination;
     this.results.replaceChildren();
     this.paintChoice();

@@ -4,7 +4,8 @@
 
 import { api } from './api.js';
 import { readPerson, PERSON_TYPE } from './call-handling.js';
-import { h, icon, initials, showError } from './dom.js';
+import { h, icon, showError } from './dom.js';
+import { personResult } from './people.js';
 
 export class ConferenceWindow {
   constructor({ softphone, getMe }) {
@@ -95,17 +96,11 @@ export class ConferenceWindow {
     }
     const me = this.getMe();
     const people = found.directory.filter((entry) => entry.extension && (!me || entry.id !== me.id)).slice(0, 6);
-    this.results.replaceChildren(...people.map((entry) => h('li', {},
-      h('button', {
-        type: 'button', class: 'transfer-result',
-        onclick: () => {
-          this.invite(entry.extension, entry.name);
-          this.input.value = '';
-          this.results.replaceChildren();
-        },
-      }, h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(entry.name)),
-      h('span', { class: 'entry-text' }, h('span', { class: 'entry-name' }, entry.name),
-        h('span', { class: 'entry-sub' }, `Ext. ${entry.extension}`))))));
+    this.results.replaceChildren(...people.map((entry) => personResult(entry, () => {
+      this.invite(entry.extension, entry.name);
+      this.input.value = '';
+      this.results.replaceChildren();
+    })));
   }
 
   inviteTyped() {

@@ -2,6 +2,7 @@
 
 import { api } from './api.js';
 import { makePersonDraggable } from './call-handling.js';
+import { numberToCall } from './people.js';
 import { h, icon, initials, showError } from './dom.js';
 import { paintDot, presenceText } from './presence.js';
 
@@ -12,12 +13,6 @@ const EMPTY_TEXT = {
 };
 const NUMBER_LABELS = { work_number: 'Work', mobile_number: 'Mobile', home_number: 'Home' };
 
-// The number a row's phone button dials: a colleague's extension, a contact's first number.
-function numberToCall(entry) {
-  if (entry.kind === 'colleague') return entry.extension || '';
-  const [field] = Object.keys(entry.numbers_display || {});
-  return field ? entry[field] || '' : '';
-}
 
 export class Directory {
   // `onCall(number, name)` places a call (the softphone); the directory only asks for one.

@@ -16,7 +16,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from toc.accounts.access import organisation_id_of
 from toc.accounts.models import User
@@ -105,6 +104,11 @@ def worker_of(call: Call) -> MediaWorker | None:
 
 def live_call_count(user: User) -> int:
     return selectors.calls_of(user).filter(state__in=selectors.LIVE_STATES).count()
+
+
+def at_call_limit(user: User) -> bool:
+    """Whether `user` already has as many live calls as one person may (CALL_MAX_LIVE_PER_USER)."""
+    return live_call_count(user) >= settings.CALL_MAX_LIVE_PER_USER
 
 
 # --- starting a call ----------------------------------------------------------------------
@@ -345,7 +349,3 @@ def describe_call_of(*, user: User, call_id: object) -> dict[str, Any]:
     if call is None:
         raise not_found()
     return selectors.describe_call(call, viewer=user)
-
-
-def moment_of(now: datetime | None) -> datetime:
-    return now or timezone.now()

@@ -20,9 +20,9 @@ from toc.calls.services import conferences, handling, media
 from toc.calls.services.base import (
     CallError,
     apply_event,
+    at_call_limit,
     bridge_id_of,
     close_leg,
-    live_call_count,
     live_legs,
     lock_call_for,
     locked_call,
@@ -68,7 +68,7 @@ def place_call(*, user: User, channel_name: str, destination: str, sdp: str, now
     if callee.pk == user.pk:
         raise refused("That is your own extension.")
     with transaction.atomic():
-        if live_call_count(user) >= settings.CALL_MAX_LIVE_PER_USER:
+        if at_call_limit(user):
             raise CallError("conflict", "You already have calls in progress; hang one up first.")
         worker = pick_worker(moment, required=_worker_of_live_call(user, moment))
         call = start_call(

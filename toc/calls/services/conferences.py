@@ -33,8 +33,8 @@ from toc.calls.services import media
 from toc.calls.services.base import (
     CallError,
     apply_event,
+    at_call_limit,
     end_legs,
-    live_call_count,
     live_legs,
     lock_calls,
     not_found,
@@ -84,7 +84,7 @@ def dial_room(*, user: User, extension: str, channel_name: str, sdp: str, now: d
     """Dialling a room's extension: a call into its conference (after the PIN, if it has one)."""
     room = _room_of(user, extension)
     with transaction.atomic():
-        if live_call_count(user) >= _max_live():
+        if at_call_limit(user):
             raise CallError("conflict", "You already have calls in progress; hang one up first.")
         conference = _live_conference_for(room, now)
         _check_room_has_space(conference)
@@ -155,12 +155,6 @@ def _conference_id(call: Call) -> uuid.UUID:
 
 def _participant_count(conference: Conference) -> int:
     return len({leg.user_id for leg in _participant_legs(conference)})
-
-
-def _max_live() -> int:
-    from django.conf import settings
-
-    return int(settings.CALL_MAX_LIVE_PER_USER)
 
 
 def enter_pin_keys(*, call: Call, leg: Leg, keys: str, now: datetime) -> None:
@@ -247,7 +241,7 @@ def _invite(conference: Conference, inviter: User, invitee: User, now: datetime)
         raise refused(f"{invitee.display_name} is in this conference already.")
     if not Connection.objects.filter(user=invitee).exists():
         raise refused(f"{invitee.display_name} is not signed in to take calls.")
-    if live_call_count(invitee) >= _max_live():
+    if at_call_limit(invitee):
         raise refused(f"{invitee.display_name} is busy on other calls.")
     _check_room_has_space(conference)
     room = conference.room
@@ -300,7 +294,7 @@ def start_conference(
     if not people:
         raise refused("Invite at least one person to an instant conference.")
     with transaction.atomic():
-        if live_call_count(user) >= _max_live():
+        if at_call_limit(user):
             raise CallError("conflict", "You already have calls in progress; hang one up first.")
         worker = pick_worker(moment)
         conference = Conference.objects.create(

@@ -28,10 +28,10 @@ from toc.calls.services import conferences, media
 from toc.calls.services.base import (
     CallError,
     apply_event,
+    at_call_limit,
     bridge_id_of,
     check_event,
     end_legs,
-    live_call_count,
     live_legs,
     lock_call_for,
     lock_calls,
@@ -205,15 +205,9 @@ def _transfer_target(call: Call, user: User, extension: str) -> User:
         raise refused(f"{target.display_name} is already on this call.")
     if not Connection.objects.filter(user=target).exists():
         raise refused(f"{target.display_name} is not signed in to take calls, so the call stays with you.")
-    if live_call_count(target) >= _max_live():
+    if at_call_limit(target):
         raise refused(f"{target.display_name} is busy on other calls, so the call stays with you.")
     return target
-
-
-def _max_live() -> int:
-    from django.conf import settings
-
-    return int(settings.CALL_MAX_LIVE_PER_USER)
 
 
 # --- attended transfer --------------------------------------------------------------------
@@ -409,7 +403,7 @@ def pick_up_parked_call(*, user: User, slot: str, channel_name: str, sdp: str, n
             raise refused(f"No call is parked at {slot}.")
         if parked.caller_id == user.pk:
             raise refused("That is your own call waiting in park.")
-        if live_call_count(user) >= _max_live():
+        if at_call_limit(user):
             raise CallError("conflict", "You already have calls in progress; hang one up first.")
         waiting = [leg.pk for leg in live_legs(parked)]
         _set_callee(parked, user)
