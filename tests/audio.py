@@ -8,7 +8,9 @@ import fractions
 import ipaddress
 import math
 import time
+import wave
 from collections.abc import Iterator
+from pathlib import Path
 
 import aioice.ice
 import av
@@ -171,3 +173,17 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     restrict_host_addresses(["127.0.0.1"])
     yield
     aioice.ice.get_host_addresses = original_addresses
+
+
+WAV_RATE = 48_000
+
+
+def write_wav(path: Path, *, hz: float, seconds: float, amplitude: float = 0.3) -> Path:
+    time = np.arange(int(WAV_RATE * seconds)) / WAV_RATE
+    samples = (amplitude * 32767 * np.sin(2 * np.pi * hz * time)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(WAV_RATE)
+        out.writeframes(samples.tobytes())
+    return path

@@ -4,22 +4,28 @@ legs, and each side hears the other's tone, checked by FFT at the far end."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.core.files import File
 
-from tests.audio import LISTEN_SECONDS, Client, peaks, rms_dbfs, tone_dbfs
+from tests.audio import LISTEN_SECONDS, Client, peaks, rms_dbfs, tone_dbfs, write_wav
 from tests.sockets import TIMEOUT, Connect, connected, drain, signed_in_browser
 from toc.accounts.models import User
-from toc.calls.management.commands.media_worker import _leg_answered, _leg_event, _worker_stopping
+from toc.calls.management.commands.media_worker import HOOKS
 from toc.calls.models import Call, CallRecord, Leg
 from toc.media.models import MediaWorker
-from toc.media.worker import MediaWorkerProcess, WorkerHooks
+from toc.media.tracks import load_audio_file
+from toc.media.worker import MediaWorkerProcess
 from toc.presence.models import Connection
+from toc.voicemail import services as mailboxes
+from toc.voicemail.models import VoicemailMessage
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -28,7 +34,6 @@ pytestmark = [
     pytest.mark.usefixtures("loopback_only"),
 ]
 
-HOOKS = WorkerHooks(leg_event=_leg_event, leg_answered=_leg_answered, worker_stopping=_worker_stopping)
 ALICE_HZ = 700.0
 BOB_HZ = 1000.0
 
@@ -37,7 +42,7 @@ BOB_HZ = 1000.0
 async def media_worker(own_channel_layer: None) -> AsyncIterator[MediaWorkerProcess]:
     stop = asyncio.Event()
     worker = MediaWorkerProcess(
-        hooks=WorkerHooks(leg_event=_leg_event, leg_answered=_leg_answered, worker_stopping=_worker_stopping),
+        hooks=HOOKS,
         capacity=4,
     )
     task = asyncio.create_task(worker.run(stop))
@@ -165,7 +170,7 @@ async def test_a_stopping_worker_ends_its_calls_and_says_why(
     # given a call ringing on a worker
     stop = asyncio.Event()
     worker = MediaWorkerProcess(
-        hooks=WorkerHooks(leg_event=_leg_event, leg_answered=_leg_answered, worker_stopping=_worker_stopping),
+        hooks=HOOKS,
         capacity=4,
     )
     task = asyncio.create_task(worker.run(stop))
@@ -197,3 +202,65 @@ async def test_a_stopping_worker_ends_its_calls_and_says_why(
     finally:
         await phone.close()
     await asyncio.sleep(LISTEN_SECONDS / 10)
+
+
+async def test_a_declined_call_leaves_a_message_that_holds_the_callers_tone(
+    alice: User, bob: User, media_worker: MediaWorkerProcess, open_socket: Connect, tmp_path: Path
+) -> None:
+    # given bob recorded a short 500 Hz Unavailable greeting; alice's phone sends 700 Hz
+    greeting = write_wav(tmp_path / "greeting.wav", hz=500, seconds=1.5)
+    await database_sync_to_async(save_greeting)(bob, greeting)
+    alice_socket = await socket_of(alice, open_socket)
+    bob_socket = await socket_of(bob, open_socket)
+    alice_phone = Client(ALICE_HZ)
+    try:
+        await alice_socket.send_json_to(
+            {"type": "call.place", "request_id": "p", "destination": "102", "sdp": await alice_phone.offer()}
+        )
+        placed = await next_of_type(alice_socket, "call.placed")
+        call_id = placed["call"]["id"]
+        await alice_phone.accept((await next_of_type(alice_socket, "call.sdp", call_id=call_id))["sdp"])
+        await asyncio.wait_for(alice_phone.connected.wait(), TIMEOUT)
+        await next_call_state(bob_socket, "ringing")
+
+        # when bob declines
+        await bob_socket.send_json_to({"type": "call.decline", "request_id": "n", "call_id": call_id})
+
+        # then alice's call is answered by the mailbox: she hears the greeting, then the beep
+        in_voicemail = await next_call_state(alice_socket, "answered")
+        assert (in_voicemail["voicemail"], in_voicemail["counterpart"]["name"]) == ("deposit", "Bob Tester")
+        assert (await next_call_state(bob_socket, "ended"))["end_message"] == "Sent to voicemail."
+        assert peaks(await alice_phone.listen(0.6), 1) == [pytest.approx(500, abs=10)]
+        await until_heard(alice_phone, 1000)
+
+        # when she speaks (her tone) for two seconds, then presses #
+        await asyncio.sleep(2.0)
+        await alice_socket.send_json_to({"type": "call.dtmf", "request_id": "d", "call_id": call_id, "digits": "#"})
+
+        # then she hears the goodbye prompt and the mailbox hangs up
+        ended = await next_call_state(alice_socket, "ended")
+        assert ended["end_reason"] == "completed"
+        message = await database_sync_to_async(VoicemailMessage.objects.select_related("mailbox").get)()
+        assert (message.mailbox.user_id, message.caller_name, message.folder) == (bob.pk, "Alice Tester", "new")
+        assert 1.5 <= message.duration_seconds <= 4.0
+        stored = await database_sync_to_async(load_audio_file)(Path(message.audio.path))
+        assert peaks(stored.astype(np.float64), 1) == [pytest.approx(ALICE_HZ, abs=10)]
+        assert tone_dbfs(stored.astype(np.float64), 500) < -40  # the greeting is not in the message
+    finally:
+        await alice_phone.close()
+
+
+def save_greeting(user: User, path: Path) -> None:
+    mailbox = mailboxes.get_mailbox(user=user)
+    with path.open("rb") as audio:
+        mailbox.unavailable_greeting.save("greeting.wav", File(audio))
+
+
+async def until_heard(phone: Client, hz: float, seconds: float = 15.0) -> None:
+    """Listen in short slices until `hz` is the loudest thing heard (bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if peaks(await phone.listen(0.2), 1) == [pytest.approx(hz, abs=10)]:
+            return
+    raise AssertionError(f"{hz} Hz was not heard within {seconds} s")

@@ -19,15 +19,11 @@ from toc.calls.dialplan import Route, RouteKind, resolve
         ("601", Route(RouteKind.PARK, "601", target="601")),
         ("699", Route(RouteKind.PARK, "699", target="699")),
         ("701", Route(RouteKind.CONFERENCE, "701", target="701")),
-        ("*86", Route(RouteKind.RESERVED, "*86", message="Your voicemail (*86) is not available yet.")),
-        ("*84102", Route(RouteKind.RESERVED, "*84102", message="Voicemail login (*84102) is not available yet.")),
-        (
-            "*85102",
-            Route(
-                RouteKind.RESERVED, "*85102", message="Listening to a voicemail greeting (*85102) is not available yet."
-            ),
-        ),
-        ("999", Route(RouteKind.RESERVED, "999", message="Voicemail (999) is not available yet.")),
+        ("*86", Route(RouteKind.VOICEMAIL, "*86")),
+        ("*84102", Route(RouteKind.VOICEMAIL_LOGIN, "*84102", target="102")),
+        ("*85102", Route(RouteKind.VOICEMAIL_GREETING, "*85102", target="102")),
+        ("*841000", Route(RouteKind.VOICEMAIL_LOGIN, "*841000", target="1000")),
+        ("999", Route(RouteKind.VOICEMAIL, "999")),
         ("", Route(RouteKind.INVALID, "", message="Enter a number or an extension to call.")),
         ("abc", Route(RouteKind.INVALID, "abc", message="A number can hold only digits, *, # and a leading +.")),
         ("1+2", Route(RouteKind.INVALID, "1+2", message="A number can hold only digits, *, # and a leading +.")),

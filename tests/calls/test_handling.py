@@ -400,36 +400,6 @@ def test_the_transfer_target_answering_talks_to_the_staying_party(
     assert last_transition(call) == ("answer", "callee", "ringing", "answered")
 
 
-def test_an_unanswered_transfer_ends_as_no_answer(
-    alice: User,
-    bob: User,
-    dave: User,
-    worker: MediaWorker,
-    commands: list[dict[str, Any]],
-    scheduled: list[tuple[str, tuple[Any, ...], float]],
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    # given
-    online(dave)
-    call = answered_call(alice, bob)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.transfer_call(user=bob, call_id=call.pk, destination="103")
-    call.refresh_from_db()
-    assert call.ring_deadline is not None
-    assert scheduled == [("end_unanswered_call", (str(call.pk),), 20.05)]
-
-    # when the ring timeout task runs
-    assert services.end_unanswered_call(call_id=call.pk, now=call.ring_deadline - timedelta(seconds=1)) is False
-    ended = services.end_unanswered_call(call_id=call.pk, now=call.ring_deadline)
-
-    # then
-    call.refresh_from_db()
-    assert (ended, call.state, call.end_reason) == (True, "ended", "no_answer")
-    assert record_of(dave, call) == ("missed", "no_answer", "", "Alice Tester", "101", alice.pk)
-    assert record_of(bob, call)[:3] == ("incoming", "transferred", "Transferred to Dave Tester (103).")
-    assert selectors.describe_call(call, viewer=alice)["end_message"] == "Dave Tester did not answer."
-
-
 @pytest.mark.parametrize(
     ("destination", "code", "message"),
     [
@@ -439,7 +409,7 @@ def test_an_unanswered_transfer_ends_as_no_answer(
         ("104", "refused", "Erin Tester is not signed in to take calls, so the call stays with you."),
         ("601", "refused", "To park a call, press Park."),
         ("799", "refused", "There is no conference room 799 in your organisation."),
-        ("*86", "refused", "Your voicemail (*86) is not available yet."),
+        ("*86", "refused", "To send the caller to someone's voicemail, choose Voicemail."),
         ("hello", "refused", "A number can hold only digits, *, # and a leading +."),
     ],
 )

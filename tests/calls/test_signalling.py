@@ -181,9 +181,10 @@ async def test_messages_out_of_order_are_conflicts(
         "conflict",
         "Keypad tones can be sent only during an answered call.",
     )
-    assert (late_answer["code"], late_answer["error"]) == ("conflict", "That call has already ended.")
+    # (declined, it went to voicemail: bob is no longer on it)
+    assert (late_answer["code"], late_answer["error"]) == ("not_found", "That call does not exist or is not yours.")
     call = await database_sync_to_async(Call.objects.get)(pk=call_id)
-    assert (call.state, call.end_reason) == ("ended", "declined")
+    assert (call.state, call.callee_id) == ("answered", None)
     assert await database_sync_to_async(Leg.objects.filter(party="callee").count)() == 0
 
 

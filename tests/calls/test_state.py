@@ -44,6 +44,11 @@ ALLOWED = [
     (P, CallEvent.HANGUP, Party.CALLER, E, EndReason.COMPLETED),
     (P, CallEvent.HANGUP, Party.SYSTEM, E, EndReason.COMPLETED),
     (P, CallEvent.FAIL, Party.SYSTEM, E, EndReason.FAILED),
+    (D, CallEvent.VOICEMAIL, Party.SYSTEM, A, None),
+    (R, CallEvent.VOICEMAIL, Party.SYSTEM, A, None),
+    (A, CallEvent.VOICEMAIL, Party.CALLER, A, None),
+    (A, CallEvent.VOICEMAIL, Party.CALLEE, A, None),
+    (A, CallEvent.VOICEMAIL, Party.SYSTEM, A, None),
 ]
 ALLOWED_KEYS = {(before, event, party) for before, event, party, _, _ in ALLOWED}
 EVERYTHING = [(before, event, party) for before in CallState for event in CallEvent for party in Party]

@@ -1,33 +1,19 @@
 """Voicemail messages: kept only when there is something in them, reachable by their owner only,
 streamed with seeking."""
 
-import wave
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
+from tests.audio import write_wav
 from toc.accounts.models import User
 from toc.voicemail import services
 from toc.voicemail.models import VoicemailMessage
 
 pytestmark = pytest.mark.django_db
-
-RATE = 48_000
-
-
-def write_wav(path: Path, *, hz: float, seconds: float, amplitude: float = 0.3) -> Path:
-    time = np.arange(int(RATE * seconds)) / RATE
-    samples = (amplitude * 32767 * np.sin(2 * np.pi * hz * time)).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(samples.tobytes())
-    return path
 
 
 def body(response: Any) -> bytes:

@@ -1,9 +1,9 @@
 """The dial plan: what a string of keypad characters means, as a pure function.
 
 `resolve()` turns what the user dialled into a `Route`: an extension to look up in the
-caller's organisation, a park slot (6xx), a conference room (7xx), an outside number for the
-carrier, an emergency call, a feature that is reserved but not built yet (the voicemail codes
-*86, *84+ext, *85+ext and 999), or a refusal with a sentence for the user. Which
+caller's organisation, a park slot (6xx), a conference room (7xx), voicemail (*86 and 999 your
+own mailbox, *84 + extension any mailbox, *85 + extension its greeting), an outside number for
+the carrier, an emergency call, or a refusal with a sentence for the user. Which
 organisation owns the extension is the caller's: the plan never reaches another tenant.
 911 is checked first and never refused by any rule here.
 """
@@ -24,9 +24,11 @@ class RouteKind(StrEnum):
     EXTENSION = "extension"
     PARK = "park"
     CONFERENCE = "conference"
+    VOICEMAIL = "voicemail"  # *86 or 999: your own mailbox
+    VOICEMAIL_LOGIN = "voicemail_login"  # *84 + extension: that mailbox, with its PIN
+    VOICEMAIL_GREETING = "voicemail_greeting"  # *85 + extension: hear that mailbox's greeting
     OUTSIDE = "outside"
     EMERGENCY = "emergency"
-    RESERVED = "reserved"
     INVALID = "invalid"
 
 
@@ -35,16 +37,12 @@ class Route:
     kind: RouteKind
     dialled: str
     target: str = ""  # the extension, or the E.164 number
-    message: str = ""  # for RESERVED and INVALID: what the user is told
+    message: str = ""  # for INVALID: what the user is told
 
 
 def normalise_dialled(raw: str) -> str:
     """Strip the separators people type or paste: spaces, dashes, dots and parentheses."""
     return _SEPARATORS.sub("", raw or "")
-
-
-def _reserved(dialled: str, feature: str) -> Route:
-    return Route(RouteKind.RESERVED, dialled, message=f"{feature} ({dialled}) is not available yet.")
 
 
 def _outside(dialled: str, region: str) -> Route | None:
@@ -75,14 +73,12 @@ def resolve(raw: str, *, region: str = "CA") -> Route:
         return Route(RouteKind.INVALID, dialled[:MAX_DIALLED_LENGTH], message=message)
     if dialled == EMERGENCY_NUMBER:
         return Route(RouteKind.EMERGENCY, dialled, target=EMERGENCY_NUMBER)
-    if dialled == "*86":
-        return _reserved(dialled, "Your voicemail")
-    if re.fullmatch(r"\*84[0-9]{3,4}", dialled):
-        return _reserved(dialled, "Voicemail login")
-    if re.fullmatch(r"\*85[0-9]{3,4}", dialled):
-        return _reserved(dialled, "Listening to a voicemail greeting")
-    if dialled == "999":
-        return _reserved(dialled, "Voicemail")
+    if dialled in ("*86", "999"):
+        return Route(RouteKind.VOICEMAIL, dialled)
+    if re.fullmatch(r"\*84[1-9][0-9]{2,3}", dialled):
+        return Route(RouteKind.VOICEMAIL_LOGIN, dialled, target=dialled[3:])
+    if re.fullmatch(r"\*85[1-9][0-9]{2,3}", dialled):
+        return Route(RouteKind.VOICEMAIL_GREETING, dialled, target=dialled[3:])
     if re.fullmatch(r"6[0-9]{2}", dialled):
         return Route(RouteKind.PARK, dialled, target=dialled)
     if re.fullmatch(r"7[0-9]{2}", dialled):

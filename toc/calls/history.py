@@ -45,9 +45,12 @@ def write_history(call: Call) -> None:
         announce_history(owner_id)
 
 
-def record_departure(*, call: Call, user: User, outcome: str, note: str, at: datetime) -> None:
+def record_departure(
+    *, call: Call, user: User, outcome: str, note: str, at: datetime, direction: str | None = None
+) -> None:
     """`user` left a call that goes on without them (transferred it, parked it, left a
-    conference): their line of history is written now, against the side they leave behind."""
+    conference, or their voicemail took it: `direction` "missed"): their line of history is
+    written now, against the side they leave behind."""
     is_caller = call.caller_id == user.pk
     name, number, counterpart_id = (
         (call.callee_name, call.callee_number, call.callee_id)
@@ -59,7 +62,7 @@ def record_departure(*, call: Call, user: User, outcome: str, note: str, at: dat
         call=call,
         defaults={
             "organisation_id": call.organisation_id,
-            "direction": HistoryDirection.OUTGOING if is_caller else HistoryDirection.INCOMING,
+            "direction": direction or (HistoryDirection.OUTGOING if is_caller else HistoryDirection.INCOMING),
             "outcome": outcome,
             "note": note[:200],
             "counterpart_name": name,

@@ -201,6 +201,7 @@ class RecordOutcome(models.TextChoices):
     FAILED = EndReason.FAILED.value, "Failed"
     TRANSFERRED = "transferred", "Transferred"
     PARKED = "parked", "Parked"
+    VOICEMAIL = "voicemail", "Sent to voicemail"
 
 
 class HistoryDirection(models.TextChoices):

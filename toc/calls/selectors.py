@@ -111,10 +111,18 @@ def describe_call(call: Call, *, viewer: User) -> dict[str, Any]:
         "consult_for": str(call.consult_for_id) if call.consult_for_id else None,
         "park_slot": call.park_slot or None,
         "awaiting_pin": call.is_awaiting_pin and not ended,
+        "voicemail": _voicemail_kind(call) if not ended and call.callee_id is None else None,
         "conference": describe_conference(call.conference_id, viewer=viewer)
         if call.conference_id and not ended
         else None,
     }
+
+
+def _voicemail_kind(call: Call) -> str | None:
+    """ "deposit" (leaving a message), "menu" (a mailbox) or "greeting" (*85); None otherwise."""
+    from toc.voicemail.models import VoicemailCall  # voicemail's models point at calls
+
+    return VoicemailCall.objects.filter(call_id=call.pk).values_list("kind", flat=True).first()
 
 
 def describe_conference(conference_id: uuid.UUID, *, viewer: User) -> dict[str, Any] | None:

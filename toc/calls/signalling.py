@@ -85,6 +85,7 @@ class CallSignalling:
             "call.hold": self._on_call(services.hold_call),
             "call.resume": self._on_call(services.resume_call),
             "call.transfer": self._transfer,
+            "call.transfer_voicemail": self._transfer_voicemail,
             "call.consult": self._consult,
             "call.complete_transfer": self._on_call(services.complete_transfer),
             "call.cancel_transfer": self._on_call(services.cancel_consultation),
@@ -168,6 +169,12 @@ class CallSignalling:
 
     async def _transfer(self, content: dict[str, Any]) -> dict[str, Any]:
         call = await database_sync_to_async(services.transfer_call)(
+            user=self.user, call_id=content.get("call_id"), destination=self._destination(content)
+        )
+        return await self._reply("call.accepted", call)
+
+    async def _transfer_voicemail(self, content: dict[str, Any]) -> dict[str, Any]:
+        call = await database_sync_to_async(services.transfer_to_voicemail)(
             user=self.user, call_id=content.get("call_id"), destination=self._destination(content)
         )
         return await self._reply("call.accepted", call)

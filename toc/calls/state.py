@@ -15,6 +15,9 @@ Call handling re-arranges the two sides of an answered call:
 - PARK by one party: the other party waits (ANSWERED -> PARKED) until someone picks it up
   (PICKUP -> ANSWERED) or the park timeout passes and it rings back the parker (RING_BACK ->
   RINGING). The parked party may hang up (-> ENDED).
+- VOICEMAIL: the system answers for the callee's mailbox (DIALING/RINGING -> ANSWERED: no
+  answer, declined, busy, unreachable), or a party sends the other to someone's voicemail
+  (ANSWERED -> ANSWERED, a transfer to voicemail).
 After TRANSFER, COMPLETE, PARK, PICKUP and RING_BACK the party who stays is the caller side
 and the new one the callee side; the services rename the sides, this module keeps the rules.
 
@@ -61,6 +64,7 @@ class CallEvent(StrEnum):
     PARK = "park"
     PICKUP = "pickup"  # someone dialled the park slot
     RING_BACK = "ring_back"  # the park timeout passed: ring the parker
+    VOICEMAIL = "voicemail"  # a mailbox takes the call (the caller leaves a message)
 
 
 class Party(StrEnum):
@@ -98,6 +102,9 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], tuple[CallState, EndReason | None
     (_P, CallEvent.RING_BACK): (_R, None),
     (_P, CallEvent.HANGUP): (_E, EndReason.COMPLETED),
     (_P, CallEvent.FAIL): (_E, EndReason.FAILED),
+    (_D, CallEvent.VOICEMAIL): (_A, None),
+    (_R, CallEvent.VOICEMAIL): (_A, None),
+    (_A, CallEvent.VOICEMAIL): (_A, None),
 }
 
 _BOTH = frozenset({Party.CALLER, Party.CALLEE})
@@ -118,11 +125,14 @@ ALLOWED_PARTIES: dict[CallEvent, frozenset[Party]] = {
     CallEvent.PARK: _BOTH,
     CallEvent.PICKUP: frozenset({Party.CALLEE}),  # the one picking up takes the callee side
     CallEvent.RING_BACK: frozenset({Party.SYSTEM}),
+    CallEvent.VOICEMAIL: frozenset({Party.CALLER, Party.CALLEE, Party.SYSTEM}),
 }
 
 # Before the answer only the caller can hang up (that is a cancel); the callee declines. A
 # parked call has only its caller side (the one waiting).
 _CALLER_ONLY = {(_D, CallEvent.HANGUP), (_R, CallEvent.HANGUP), (_P, CallEvent.HANGUP)}
+# Before the answer, only the system sends a call to voicemail (the callee declines first).
+_SYSTEM_ONLY = {(_D, CallEvent.VOICEMAIL), (_R, CallEvent.VOICEMAIL)}
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,11 @@ def apply(
     key = (call.state, event)
     if key not in TRANSITIONS:
         raise InvalidTransitionError(f"A call that is {call.state.value} cannot take “{event.value}”.")
-    if party not in ALLOWED_PARTIES[event] or (key in _CALLER_ONLY and party is Party.CALLEE):
+    if (
+        party not in ALLOWED_PARTIES[event]
+        or (key in _CALLER_ONLY and party is Party.CALLEE)
+        or (key in _SYSTEM_ONLY and party is not Party.SYSTEM)
+    ):
         raise InvalidTransitionError(f"The {party.value} cannot {event.value} a call that is {call.state.value}.")
     if event is CallEvent.TIMEOUT and call.ring_deadline is not None and now < call.ring_deadline:
         raise InvalidTransitionError("The ring timeout has not passed yet.")

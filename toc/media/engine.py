@@ -40,7 +40,7 @@ from toc.media.engine_sdp import (
     read_candidate,
     read_offer,
 )
-from toc.media.tones import BUSY, DTMF_DIGITS, RINGBACK, Tone, dtmf_tone
+from toc.media.tones import BEEP, BUSY, DTMF_DIGITS, RINGBACK, Tone, dtmf_tone
 from toc.media.tracks import (
     FRAME_SAMPLES,
     AudioSource,
@@ -62,6 +62,7 @@ from toc.media.tracks import (
 )
 
 __all__ = [
+    "BEEP",
     "BUSY",
     "RINGBACK",
     "LegEventCallback",

@@ -6,9 +6,12 @@ here. Numbers are read digit by digit ("six zero one"), which needs no grammar a
 and extensions alike. The music on hold is synthesised by `manage.py make_sounds`.
 """
 
+import re
+import shutil
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 
 PROMPTS: dict[str, str] = {
     "digit-0": "zero",
@@ -52,10 +55,40 @@ PROMPTS: dict[str, str] = {
     "voicemail-pin-invalid": "That PIN is too simple. Use four to eight digits that are not a run or your extension.",
     "voicemail-pins-differ": "The two PINs were different.",
     "voicemail-pin-changed": "Your PIN has been changed.",
+    "voicemail-no-pin": "This mailbox has no PIN yet. Set one in the Voicemail settings. Goodbye.",
+    "voicemail-the-person-at": "The person at extension",
+    "voicemail-is-not-available": "is not available. Please leave a message after the tone, "
+    "and press the hash key when you are done.",
+    "voicemail-deposit-saved": "Your message has been saved. Goodbye.",
+    "voicemail-goodbye": "Goodbye.",
 }
 
 PROMPTS_DIR = Path(settings.BASE_DIR) / "static" / "prompts"
 HOLD_MUSIC = Path(settings.BASE_DIR) / "static" / "sounds" / "hold-music.wav"
+
+
+_STORED_NAME = re.compile(r"^voicemail/[A-Za-z0-9_/-]{1,200}\.wav\Z")
+
+
+def stored_file(name: str) -> Path:
+    """A recording in Django's storage (voicemail greetings and messages only) as a local file:
+    the storage's own path, or a copy in the media cache when the storage is remote. ValueError
+    for a name outside voicemail/, OSError when it is missing."""
+    if not _STORED_NAME.match(name) or "//" in name:
+        raise ValueError(f"{name!r} is not a voicemail recording.")
+    if not default_storage.exists(name):
+        raise FileNotFoundError(f"The recording {name} does not exist.")
+    try:
+        return Path(default_storage.path(name))
+    except NotImplementedError:
+        cached = Path(settings.VAR_DIR) / "media-cache" / name
+        if not cached.exists():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(".part")
+            with default_storage.open(name, "rb") as source, partial.open("wb") as target:
+                shutil.copyfileobj(source, target)
+            partial.replace(cached)
+        return cached
 
 
 def prompt_path(name: str) -> Path:

@@ -38,6 +38,7 @@ class Tone:
 
 RINGBACK = Tone((440.0, 480.0), 2000, 4000)
 BUSY = Tone((480.0, 620.0), 500, 500)
+BEEP = Tone((1000.0,), 400, 150)  # "record after the tone"
 
 
 def dtmf_tone(digit: str) -> Tone:

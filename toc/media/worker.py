@@ -12,6 +12,11 @@ the commands the call engine sends (`toc.media.control.send_command`):
 - `media.play` {call_id, leg_ids, sounds, loop, hangup_after}: plays the sounds, in order, to
   each leg over its bridge audio; with `hangup_after`, hangs each leg up once they played
   (at most `PLAY_BEFORE_HANGUP_SECONDS`).
+- `media.record` {call_id, leg_id, recording_id, sounds, max_seconds}: plays `sounds` (a
+  greeting and a beep), then records what the leg says until `media.stop_record`, the leg
+  ends, or `max_seconds` pass; the WAV goes to `WorkerHooks.recording_finished`, then is
+  deleted. Returns at once (the recording goes on beside the call's other commands).
+- `media.stop_record` {call_id, leg_id}: ends that recording (or its sounds, if still playing).
 - `media.mute` {call_id, leg_id, muted}: a muted leg is not heard by its bridge.
 - `media.ice` {call_id, leg_id, candidate}: a trickled remote candidate (outside
   MEDIA_ALLOWED_NETWORKS: dropped).
@@ -19,8 +24,8 @@ the commands the call engine sends (`toc.media.control.send_command`):
 - `media.hangup` {call_id, leg_ids}: closes the legs.
 - `media.stats` {leg_ids, reply_channel}: replies `{"type": "media.stats", "stats": {...}}`.
 
-Sounds are names, never paths: "ringback", "hold" (music on hold), "prompt:<name>"
-(`toc.media.prompts`).
+Sounds are names, never paths: "ringback", "beep", "hold" (music on hold), "prompt:<name>"
+(`toc.media.prompts`), "file:<name>" (a recording in Django's storage under voicemail/).
 
 Commands of one call run in order; different calls run concurrently. What happens to a leg
 (connected, failed, closed) is reported to the call engine through `WorkerHooks`, so this
@@ -31,7 +36,9 @@ one that dies is noticed by the call engine's sweep when its heart-beat stops.
 import asyncio
 import logging
 import os
+import re
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -44,12 +51,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from toc.media import prompts
-from toc.media.engine import RINGBACK, MediaEngine, MediaError, Tone, restrict_host_addresses
+from toc.media.engine import BEEP, RINGBACK, MediaEngine, MediaError, Tone, restrict_host_addresses
 from toc.media.models import MediaWorker
 
 logger = logging.getLogger(__name__)
 
-PLAY_BEFORE_HANGUP_SECONDS = 15.0
+PLAY_BEFORE_HANGUP_SECONDS = 180.0  # the longest greeting, and then some
+PLAY_BEFORE_RECORD_SECONDS = 180.0
+MAX_RECORD_SECONDS = 3600.0
+POLL_SECONDS = 0.05
+_RECORDING_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}\Z")
 
 
 def sound_sources(names: list[str]) -> list[Tone | Path]:
@@ -58,12 +69,19 @@ def sound_sources(names: list[str]) -> list[Tone | Path]:
     for name in names:
         if name == "ringback":
             sources.append(RINGBACK)
+        elif name == "beep":
+            sources.append(BEEP)
         elif name == "hold":
             sources.append(prompts.HOLD_MUSIC)
         elif isinstance(name, str) and name.startswith("prompt:"):
             try:
                 sources.append(prompts.prompt_path(name.removeprefix("prompt:")))
             except ValueError as error:
+                raise MediaError(str(error)) from error
+        elif isinstance(name, str) and name.startswith("file:"):
+            try:
+                sources.append(prompts.stored_file(name.removeprefix("file:")))
+            except (ValueError, OSError) as error:
                 raise MediaError(str(error)) from error
         else:
             raise MediaError(f"There is no sound called {name!r}.")
@@ -77,6 +95,9 @@ class WorkerHooks:
     leg_event: Callable[[str, str, str], None]  # (leg_id, "connected" | "failed" | "closed", detail)
     leg_answered: Callable[[str, str], None]  # (leg_id, answer sdp), before the answer is sent
     worker_stopping: Callable[[MediaWorker], None]
+    # (call_id, recording_id, the WAV or None when nothing was recorded, why it stopped:
+    # "stopped" | "limit" | "hangup"); the file is deleted after the hook returns.
+    recording_finished: Callable[[str, str, Path | None, str], None]
 
 
 class MediaWorkerProcess:
@@ -89,6 +110,8 @@ class MediaWorkerProcess:
         self.queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self.runners: dict[str, asyncio.Task[None]] = {}
         self.background: set[asyncio.Task[None]] = set()
+        self.recordings: dict[str, asyncio.Event] = {}  # leg id -> set to stop its recording
+        self.recordings_dir = Path(settings.VAR_DIR) / "recordings"
         if settings.MEDIA_HOST_ADDRESSES:
             restrict_host_addresses(settings.MEDIA_HOST_ADDRESSES)
 
@@ -188,6 +211,8 @@ class MediaWorkerProcess:
             "media.bridge": self._bridge,
             "media.unbridge": self._unbridge,
             "media.play": self._play,
+            "media.record": self._record,
+            "media.stop_record": self._stop_record,
             "media.mute": self._mute,
             "media.ice": self._ice,
             "media.dtmf": self._dtmf,
@@ -258,9 +283,82 @@ class MediaWorkerProcess:
                 logger.warning("leg %s: playback did not finish; hanging up", leg_id)
             await self.engine.hangup(leg_id)
 
-        task = asyncio.create_task(hang_up_when_played())
+        self._spawn(hang_up_when_played())
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    async def _record(self, message: dict[str, Any]) -> None:
+        call_id, leg_id, recording_id = str(message["call_id"]), str(message["leg_id"]), str(message["recording_id"])
+        if not _RECORDING_ID.match(recording_id):
+            raise MediaError("A recording id is 1 to 80 letters, digits, - or _.")
+        sounds = sound_sources([str(name) for name in message.get("sounds") or []])
+        seconds = min(max(float(message.get("max_seconds") or 60.0), 1.0), MAX_RECORD_SECONDS)
+        previous = self.recordings.get(leg_id)
+        if previous is not None:
+            previous.set()
+        stop = self.recordings[leg_id] = asyncio.Event()
+        self._spawn(self._record_leg(call_id, leg_id, recording_id, sounds, seconds, stop))
+
+    async def _stop_record(self, message: dict[str, Any]) -> None:
+        stop = self.recordings.get(str(message["leg_id"]))
+        if stop is not None:
+            stop.set()
+
+    async def _until(self, leg_id: str, stop: asyncio.Event, seconds: float, done: Callable[[], bool]) -> str:
+        """Wait for `done`, a stop, the leg's end, or `seconds`: "done" | "stopped" | "hangup" | "limit"."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if not self.engine.has_leg(leg_id):
+                return "hangup"
+            if stop.is_set():
+                return "stopped"
+            if done():
+                return "done"
+            if time.monotonic() >= deadline:
+                return "limit"
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _record_leg(
+        self,
+        call_id: str,
+        leg_id: str,
+        recording_id: str,
+        sounds: list[Tone | Path],
+        seconds: float,
+        stop: asyncio.Event,
+    ) -> None:
+        self.recordings_dir.mkdir(parents=True, exist_ok=True)
+        path = self.recordings_dir / f"{recording_id}-{uuid.uuid4().hex[:8]}.wav"
+        reason = "hangup"
+        try:
+            outcome = "done"
+            if sounds and self.engine.has_leg(leg_id):
+                played = await self.engine.play(leg_id, sounds)
+                outcome = await self._until(leg_id, stop, PLAY_BEFORE_RECORD_SECONDS, played.done)
+            if outcome in ("done", "limit") and self.engine.has_leg(leg_id):
+                await self.engine.record(leg_id, path)
+                reason = await self._until(leg_id, stop, seconds, lambda: False)
+            else:
+                reason = outcome
+            if self.engine.has_leg(leg_id):
+                await self.engine.stop_record(leg_id)
+            else:
+                await self.engine.hangup(leg_id)  # waits for the tear-down, which closes the file
+        except MediaError as error:
+            logger.info("leg %s: recording %s ended: %s", leg_id, recording_id, error)
+        finally:
+            if self.recordings.get(leg_id) is stop:
+                del self.recordings[leg_id]
+        try:
+            recorded = path if path.exists() else None
+            await database_sync_to_async(self.hooks.recording_finished)(call_id, recording_id, recorded, reason)
+        except Exception:
+            logger.exception("reporting recording %s of leg %s failed", recording_id, leg_id)
+        finally:
+            path.unlink(missing_ok=True)
 
     async def _mute(self, message: dict[str, Any]) -> None:
         leg_id = str(message["leg_id"])

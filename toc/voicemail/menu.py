@@ -13,8 +13,9 @@ check or set the PIN, save or delete a message, hang up). Prompt names are those
     * goes back (MAIN from LISTEN and OPTIONS; clears the digits while typing a PIN).
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from toc.voicemail.pins import MAX_LENGTH, pin_problem
 
@@ -148,6 +149,31 @@ class Menu:
     recording: Recording | None = None
     first_pin: str = ""
     history: tuple[str, ...] = field(default=(), compare=False)  # steps taken, for logs
+
+
+def dump(menu: Menu) -> dict[str, Any]:
+    """The menu as JSON-ready values, to keep between keypad events."""
+    return asdict(menu)
+
+
+def load(data: dict[str, Any]) -> Menu:
+    """The menu `dump` gave; ValueError for data that is not one."""
+    try:
+        recording = data.get("recording")
+        return Menu(
+            extension=str(data["extension"]),
+            new=tuple(str(item) for item in data.get("new", ())),
+            old=tuple(str(item) for item in data.get("old", ())),
+            step=Step(data.get("step", Step.PIN)),
+            digits=str(data.get("digits", "")),
+            folder=str(data.get("folder", "new")),
+            index=int(data.get("index", 0)),
+            recording=Recording(recording) if recording else None,
+            first_pin=str(data.get("first_pin", "")),
+            history=tuple(str(item) for item in data.get("history", ())),
+        )
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"That is not a voicemail menu: {error}") from error
 
 
 def start(*, extension: str, new: tuple[str, ...], old: tuple[str, ...]) -> tuple[Menu, list[Action]]:

@@ -63,3 +63,25 @@ class VoicemailMessage(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.pk} for {self.mailbox_id}"
+
+
+class SessionKind(models.TextChoices):
+    DEPOSIT = "deposit", "Leaving a message"
+    MENU = "menu", "Mailbox menu"
+    GREETING = "greeting", "Hearing a greeting"
+
+
+class VoicemailCall(models.Model):
+    """A call that reached voicemail: someone leaving a message, in the mailbox menu (*86, *84),
+    or hearing a greeting (*85). `menu` holds the menu's state between keypad events
+    (`toc.voicemail.menu.dump`); only the call engine changes it, under the call's row lock."""
+
+    call = models.OneToOneField("calls.Call", primary_key=True, on_delete=models.CASCADE, related_name="voicemail")
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=SessionKind.choices)
+    menu = models.JSONField(default=dict, blank=True)
+    is_finished = models.BooleanField(default=False, help_text="Deposit: the message is in (or was dropped).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.mailbox_id} ({self.call_id})"

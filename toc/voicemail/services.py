@@ -23,7 +23,7 @@ from toc.accounts.models import User
 from toc.lib.events import send_event
 from toc.media.tracks import SAMPLE_RATE, load_audio_file, rms_dbfs
 from toc.voicemail import pins, selectors
-from toc.voicemail.models import Folder, Mailbox, VoicemailMessage
+from toc.voicemail.models import Folder, GreetingChoice, Mailbox, VoicemailMessage
 
 if TYPE_CHECKING:
     import numpy as np
@@ -204,3 +204,58 @@ def _announce_count(mailbox: Mailbox) -> None:
         payload={"new_count": selectors.count_new(mailbox=mailbox)},
         user_ids=[mailbox.user_id],
     )
+
+
+# --- greetings and the name recording ---------------------------------------------------------
+
+GREETING_FIELDS = {"unavailable": "unavailable_greeting", "busy": "busy_greeting", "name": "name_recording"}
+
+
+def pending_name(*, call_id: uuid.UUID, kind: str) -> str:
+    """Where a greeting recorded by phone waits for "1 to accept" (Django's storage)."""
+    if kind not in GREETING_FIELDS:
+        raise ValueError(f"{kind!r} is not a greeting.")
+    return f"voicemail/pending/{call_id}-{kind}.wav"
+
+
+def keep_pending(*, call_id: uuid.UUID, kind: str, recording: Path) -> str:
+    """Keep a greeting just recorded by phone, replacing the one recorded before in this call."""
+    name = pending_name(call_id=call_id, kind=kind)
+    default_storage.delete(name)
+    with recording.open("rb") as audio:
+        saved = default_storage.save(name, File(audio))
+    assert saved == name, f"storage saved {saved}, not {name}"
+    return name
+
+
+def drop_pending(*, call_id: uuid.UUID) -> None:
+    for kind in GREETING_FIELDS:
+        default_storage.delete(pending_name(call_id=call_id, kind=kind))
+
+
+def accept_pending(*, mailbox_id: int, call_id: uuid.UUID, kind: str) -> bool:
+    """ "1 to accept": the greeting recorded in this call becomes the mailbox's. False when
+    there is no recording (it was empty)."""
+    name = pending_name(call_id=call_id, kind=kind)
+    if not default_storage.exists(name):
+        return False
+    with transaction.atomic():
+        mailbox = Mailbox.objects.select_for_update().get(pk=mailbox_id)
+        field = getattr(mailbox, GREETING_FIELDS[kind])
+        old = field.name or ""
+        with default_storage.open(name, "rb") as audio:
+            field.save(f"{mailbox.organisation_id}/{mailbox.pk}-{kind}.wav", File(audio), save=False)
+        mailbox.save(update_fields=[GREETING_FIELDS[kind]])
+        if old and old != field.name:
+            transaction.on_commit(lambda: default_storage.delete(old))
+    default_storage.delete(name)
+    logger.info("voicemail: mailbox %s has a new %s recording", mailbox_id, kind)
+    return True
+
+
+def greeting_in_use(mailbox: Mailbox, *, is_busy: bool) -> str:
+    """The stored greeting callers hear ("" for the default one): the Busy greeting when the user
+    is on a call and chose it, else the Unavailable one."""
+    if is_busy and mailbox.greeting_choice == GreetingChoice.BUSY and mailbox.busy_greeting:
+        return str(mailbox.busy_greeting.name)
+    return str(mailbox.unavailable_greeting.name or "")

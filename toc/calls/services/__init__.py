@@ -4,6 +4,7 @@
 - `calls`: place, answer, decline, hang up, keypad, timeouts, legs and sockets;
 - `handling`: hold, transfer (blind and attended), park and pickup, switch device;
 - `conferences`: rooms, instant conferences, adding people, PINs, mute and remove;
+- `voicemail`: calls that reach voicemail: leaving a message, the mailbox menu, greetings;
 - `media`: the commands sent to a call's media worker.
 """
 
@@ -49,7 +50,9 @@ from toc.calls.services.handling import (
     sweep_overdue_parked,
     take_call,
     transfer_call,
+    transfer_to_voicemail,
 )
+from toc.calls.services.voicemail import recording_finished
 
 __all__ = [
     "CallError",
@@ -78,6 +81,7 @@ __all__ = [
     "park_call",
     "place_call",
     "reclaim_leg",
+    "recording_finished",
     "remove_participant",
     "request_switch",
     "resume_call",
@@ -91,4 +95,5 @@ __all__ = [
     "sweep_overdue_ringing",
     "take_call",
     "transfer_call",
+    "transfer_to_voicemail",
 ]

@@ -53,7 +53,7 @@ def not_found() -> CallError:
 def resolve_destination(destination: str) -> dialplan.Route:
     """The route for a number a user may call; refuses what cannot be called (yet)."""
     route = dialplan.resolve(destination, region=settings.PHONE_DEFAULT_REGION)
-    if route.kind in (dialplan.RouteKind.INVALID, dialplan.RouteKind.RESERVED):
+    if route.kind is dialplan.RouteKind.INVALID:
         raise refused(route.message)
     if route.kind is dialplan.RouteKind.EMERGENCY:
         raise refused(
@@ -96,6 +96,17 @@ def pick_worker(now: datetime, *, required: MediaWorker | None = None) -> MediaW
     if not free:
         raise CallError("busy_system", "The phone system is busy. Try again in a moment.")
     return min(free, key=lambda worker: (loads.get(worker.pk, 0) / worker.capacity, worker.name))
+
+
+def worker_of_live_call(user: User, now: datetime) -> MediaWorker | None:
+    """Calls of one user share a worker while it is alive, so that a transfer or a conference
+    can join their legs later (legs meet only inside one engine)."""
+    call = selectors.calls_of(user).filter(state__in=selectors.LIVE_STATES, media_worker__isnull=False).first()
+    if call is None or call.media_worker is None:
+        return None
+    worker = call.media_worker
+    alive = control.list_alive_workers(now=now).filter(pk=worker.pk).exists()
+    return worker if alive else None
 
 
 def worker_of(call: Call) -> MediaWorker | None:
@@ -141,9 +152,9 @@ def start_call(
     )
     log(call, event="create", party=state.Party.CALLER, from_state="", to_state=call.state, at=now)
     if not Connection.objects.filter(user=callee).exists():
-        apply_event(call, state.CallEvent.UNREACHABLE, party=state.Party.SYSTEM, now=now)
+        _not_reached(call, state.CallEvent.UNREACHABLE, channel_name=channel_name, sdp=sdp, now=now)
     elif live_call_count(callee) > settings.CALL_MAX_LIVE_PER_USER:
-        apply_event(call, state.CallEvent.BUSY, party=state.Party.SYSTEM, now=now)
+        _not_reached(call, state.CallEvent.BUSY, channel_name=channel_name, sdp=sdp, now=now)
     else:
         leg = Leg.objects.create(
             call=call, user=caller, party=state.Party.CALLER, channel_name=channel_name, created_at=now
@@ -152,6 +163,22 @@ def start_call(
         media.create_leg(worker, leg, sdp=sdp, bridge_id=bridge_id_of(call), sounds=["ringback"], loop=True)
         schedule_ring_timeout(call)
     return call
+
+
+def _not_reached(call: Call, event: state.CallEvent, *, channel_name: str, sdp: str, now: datetime) -> None:
+    """The callee cannot be rung (not signed in, or busy): their voicemail takes the call; a
+    call voicemail cannot take (a consultation) ends as unreachable or busy."""
+    from toc.calls.services import voicemail  # voicemail builds on this module
+
+    if not voicemail.can_take(call):
+        apply_event(call, event, party=state.Party.SYSTEM, now=now)
+        return
+    assert call.caller_id is not None
+    leg = Leg.objects.create(
+        call=call, user_id=call.caller_id, party=state.Party.CALLER, channel_name=channel_name, created_at=now
+    )
+    media.create_leg(worker_of(call), leg, sdp=sdp, bridge_id=bridge_id_of(call), sounds=["ringback"], loop=True)
+    voicemail.divert(call, why=event.value, now=now)
 
 
 def schedule_ring_timeout(call: Call) -> None:
@@ -289,6 +316,7 @@ def apply_event(
         history.write_history(call)
         if call.conference_id is not None:
             _settle_after_commit(call.conference_id, now)
+        _voicemail_ended(call)
     announce(call, also_tell=also_tell)
 
 
@@ -296,6 +324,12 @@ def _settle_after_commit(conference_id: uuid.UUID, now: datetime) -> None:
     from toc.calls.services import conferences  # conferences builds on this module
 
     transaction.on_commit(lambda: conferences.settle_conference(conference_id=conference_id, now=now))
+
+
+def _voicemail_ended(call: Call) -> None:
+    from toc.calls.services import voicemail  # voicemail builds on this module
+
+    voicemail.call_ended(call)
 
 
 def touch(call: Call, *, also_tell: Iterable[int] = ()) -> None:

@@ -16,12 +16,13 @@ from django.utils import timezone
 from toc.accounts.models import User
 from toc.calls import dialplan, selectors, state
 from toc.calls.models import Call, CallStatus, Leg, LegStatus
-from toc.calls.services import conferences, handling, media
+from toc.calls.services import conferences, handling, media, voicemail
 from toc.calls.services.base import (
     CallError,
     apply_event,
     at_call_limit,
     bridge_id_of,
+    check_event,
     close_leg,
     live_legs,
     lock_call_for,
@@ -33,6 +34,7 @@ from toc.calls.services.base import (
     start_call,
     user_at_extension,
     worker_of,
+    worker_of_live_call,
 )
 from toc.media import control
 from toc.media.models import MediaWorker
@@ -58,6 +60,10 @@ def place_call(*, user: User, channel_name: str, destination: str, sdp: str, now
         return handling.pick_up_parked_call(
             user=user, slot=route.target, channel_name=channel_name, sdp=sdp, now=moment
         )
+    if route.kind in voicemail.MENU_ROUTES:
+        mailbox_call = voicemail.dial(user=user, route=route, channel_name=channel_name, sdp=sdp, now=moment)
+        handling.hold_other_calls(user=user, except_call_id=mailbox_call.pk, now=moment)
+        return mailbox_call
     if route.kind is dialplan.RouteKind.CONFERENCE:
         room_call = conferences.dial_room(
             user=user, extension=route.target, channel_name=channel_name, sdp=sdp, now=moment
@@ -70,7 +76,7 @@ def place_call(*, user: User, channel_name: str, destination: str, sdp: str, now
     with transaction.atomic():
         if at_call_limit(user):
             raise CallError("conflict", "You already have calls in progress; hang one up first.")
-        worker = pick_worker(moment, required=_worker_of_live_call(user, moment))
+        worker = pick_worker(moment, required=worker_of_live_call(user, moment))
         call = start_call(
             caller=user,
             callee=callee,
@@ -83,17 +89,6 @@ def place_call(*, user: User, channel_name: str, destination: str, sdp: str, now
     # Like any phone: dialling out while in a call puts that call on hold.
     handling.hold_other_calls(user=user, except_call_id=call.pk, now=moment)
     return call
-
-
-def _worker_of_live_call(user: User, now: datetime) -> MediaWorker | None:
-    """Calls of one user share a worker while it is alive, so that a transfer or a conference
-    can join their legs later (legs meet only inside one engine)."""
-    call = selectors.calls_of(user).filter(state__in=selectors.LIVE_STATES, media_worker__isnull=False).first()
-    if call is None or call.media_worker is None:
-        return None
-    worker = call.media_worker
-    alive = control.list_alive_workers(now=now).filter(pk=worker.pk).exists()
-    return worker if alive else None
 
 
 # --- answering, declining, hanging up ---------------------------------------------------
@@ -121,9 +116,16 @@ def answer_call(*, user: User, call_id: object, channel_name: str, sdp: str, now
 
 
 def decline_call(*, user: User, call_id: object, now: datetime | None = None) -> Call:
+    """Decline a ringing call: it goes to the user's voicemail (or ends, when voicemail cannot
+    take it: an invitation into a conference, a consultation)."""
+    moment = now or timezone.now()
     with transaction.atomic():
         call = lock_call_for(user, call_id)
-        apply_event(call, state.CallEvent.DECLINE, party=party_of(call, user), now=now or timezone.now())
+        check_event(call, state.CallEvent.DECLINE, party=party_of(call, user), now=moment)
+        if voicemail.can_take(call):
+            voicemail.divert(call, why="declined", now=moment)
+        else:
+            apply_event(call, state.CallEvent.DECLINE, party=party_of(call, user), now=moment)
     return call
 
 
@@ -152,13 +154,16 @@ def send_dtmf(*, user: User, call_id: object, digits: object) -> Call:
             raise CallError("conflict", "This call's audio is not on this device.")
         if call.is_awaiting_pin:
             conferences.enter_pin_keys(call=call, leg=leg, keys=digits, now=timezone.now())
+        elif voicemail.press_keys(call=call, leg=leg, keys=digits):
+            pass
         else:
             media.dtmf(call.media_worker, call_id=call.pk, leg_id=leg.pk, digits=digits)
     return call
 
 
 def end_unanswered_call(*, call_id: object, now: datetime | None = None) -> bool:
-    """The ring timeout task: end the call as "no answer" if it is still ringing past its deadline."""
+    """The ring timeout task: a call still ringing past its deadline goes to voicemail (or
+    ends as "no answer" when voicemail cannot take it)."""
     moment = now or timezone.now()
     with transaction.atomic():
         call = locked_call(call_id)
@@ -166,7 +171,11 @@ def end_unanswered_call(*, call_id: object, now: datetime | None = None) -> bool
             return False
         if moment < call.ring_deadline:
             return False
-        apply_event(call, state.CallEvent.TIMEOUT, party=state.Party.SYSTEM, now=moment)
+        check_event(call, state.CallEvent.TIMEOUT, party=state.Party.SYSTEM, now=moment)
+        if voicemail.can_take(call) and live_legs(call):
+            voicemail.divert(call, why="no_answer", now=moment)
+        else:
+            apply_event(call, state.CallEvent.TIMEOUT, party=state.Party.SYSTEM, now=moment)
     return True
 
 

@@ -17,6 +17,7 @@ import logging
 import uuid
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,7 +25,7 @@ from toc.accounts.access import organisation_id_of
 from toc.accounts.models import User
 from toc.calls import dialplan, history, selectors, state
 from toc.calls.models import Call, CallStatus, Leg, LegStatus
-from toc.calls.services import conferences, media
+from toc.calls.services import conferences, media, voicemail
 from toc.calls.services.base import (
     CallError,
     apply_event,
@@ -67,6 +68,8 @@ def _answered_for(user: User, call_id: object, action: str, *, in_conference: bo
         raise refused(f"A conference call cannot be {action}; leave it or mute yourself instead.")
     if call.is_awaiting_pin:
         raise refused("Enter the room's PIN first.")
+    if voicemail.session_of(call) is not None:
+        raise refused(f"A call in voicemail cannot be {action}.")
     return call
 
 
@@ -119,7 +122,9 @@ def _bridge_all(call: Call) -> None:
 
 
 def hold_other_calls(*, user: User, except_call_id: uuid.UUID, now: datetime) -> int:
-    """Call waiting and swapping: the user's other answered calls, not yet held, go on hold."""
+    """Call waiting and swapping: the user's other answered calls, not yet held, go on hold
+    (and their own voicemail calls end: voicemail does not wait on hold)."""
+    voicemail.end_voicemail_calls(user=user, except_call_id=except_call_id, now=now)
     others = (
         selectors.calls_of(user)
         .filter(state=CallStatus.ANSWERED, held_by="", is_awaiting_pin=False)
@@ -170,6 +175,8 @@ def transfer_call(*, user: User, call_id: object, destination: str, now: datetim
     route = resolve_destination(destination)
     if route.kind is dialplan.RouteKind.PARK:
         raise refused("To park a call, press Park.")
+    if route.kind in voicemail.MENU_ROUTES:
+        raise refused("To send the caller to someone's voicemail, choose Voicemail.")
     with transaction.atomic():
         call = _answered_for(user, call_id, "transferred")
         transferor = party_of(call, user)
@@ -194,6 +201,34 @@ def transfer_call(*, user: User, call_id: object, destination: str, now: datetim
         media.unbridge(worker, call_id=call.pk, leg_ids=staying)
         media.play(worker, call_id=call.pk, leg_ids=staying, sounds=["ringback"], loop=True)
         schedule_ring_timeout(call)
+    return call
+
+
+def transfer_to_voicemail(*, user: User, call_id: object, destination: str, now: datetime | None = None) -> Call:
+    """Send the other party to the voicemail of a user of the system (to leave a message); this
+    user leaves the call. Anything but a colleague's extension is refused."""
+    moment = now or timezone.now()
+    route = dialplan.resolve(destination, region=settings.PHONE_DEFAULT_REGION)
+    if route.kind is not dialplan.RouteKind.EXTENSION:
+        raise refused("Voicemail transfer works only to users of the system.")
+    with transaction.atomic():
+        call = _answered_for(user, call_id, "transferred")
+        transferor = party_of(call, user)
+        target = user_at_extension(user, route.target)
+        if target.pk in (call.caller_id, call.callee_id):
+            raise refused(f"{target.display_name} is already on this call.")
+        check_event(call, state.CallEvent.VOICEMAIL, party=transferor, now=moment)
+        _leave(
+            call,
+            user,
+            outcome="transferred",
+            note=f"Transferred to the voicemail of {target.display_name} ({target.extension}).",
+            now=moment,
+        )
+        _keep_as_caller(call, other_party(transferor))
+        _set_callee(call, target)
+        call.transferred_by_name = user.display_name
+        voicemail.divert(call, why="transferred", now=moment, party=transferor, also_tell=[user.pk])
     return call
 
 

@@ -2,7 +2,8 @@
 
 Every command is sent after commit (`toc.media.control.send_command`) and names the call whose
 queue it joins in the worker: commands of one call run in order. Sounds are named, never
-paths: "ringback", "hold" (music on hold), "prompt:<name>" (`toc.media.prompts`).
+paths: "ringback", "beep", "hold" (music on hold), "prompt:<name>" (`toc.media.prompts`),
+"file:<name>" (a voicemail recording in Django's storage).
 """
 
 from collections.abc import Sequence
@@ -84,6 +85,35 @@ def play(
             "hangup_after": hangup_after,
         },
     )
+
+
+def record(
+    worker: MediaWorker | None,
+    *,
+    call_id: object,
+    leg_id: object,
+    recording_id: str,
+    sounds: Sequence[str],
+    max_seconds: float,
+) -> None:
+    """Play `sounds` (a greeting, a beep) to the leg, then record what it says until
+    `stop_record`, the leg ends, or `max_seconds`; the worker reports the recording
+    (`toc.calls.services.voicemail.recording_finished`)."""
+    _send(
+        worker,
+        {
+            "type": "media.record",
+            "call_id": str(call_id),
+            "leg_id": str(leg_id),
+            "recording_id": recording_id,
+            "sounds": list(sounds),
+            "max_seconds": max_seconds,
+        },
+    )
+
+
+def stop_record(worker: MediaWorker | None, *, call_id: object, leg_id: object) -> None:
+    _send(worker, {"type": "media.stop_record", "call_id": str(call_id), "leg_id": str(leg_id)})
 
 
 def mute(worker: MediaWorker | None, *, call_id: object, leg_id: object, muted: bool) -> None:

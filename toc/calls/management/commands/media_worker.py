@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -36,8 +37,20 @@ def _leg_answered(leg_id: str, sdp: str) -> None:
     services.leg_answered(leg_id=leg_id, sdp=sdp)
 
 
+def _recording_finished(call_id: str, recording_id: str, recording: Path | None, reason: str) -> None:
+    services.recording_finished(call_id=call_id, recording_id=recording_id, recording=recording, reason=reason)
+
+
 def _worker_stopping(worker: MediaWorker) -> None:
     services.fail_calls_of_worker(worker=worker, detail="The media server restarted, so the call ended.")
+
+
+HOOKS = WorkerHooks(
+    leg_event=_leg_event,
+    leg_answered=_leg_answered,
+    worker_stopping=_worker_stopping,
+    recording_finished=_recording_finished,
+)
 
 
 class Command(BaseCommand):
@@ -61,8 +74,7 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        hooks = WorkerHooks(leg_event=_leg_event, leg_answered=_leg_answered, worker_stopping=_worker_stopping)
-        await MediaWorkerProcess(hooks=hooks, capacity=capacity).run(stop)
+        await MediaWorkerProcess(hooks=HOOKS, capacity=capacity).run(stop)
 
     def _supervise(self, capacity: int) -> None:
         cores = sorted(os.sched_getaffinity(0))
