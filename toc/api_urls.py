@@ -17,11 +17,13 @@ from toc.calls.api import (
 from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
 from toc.presence.api import PresenceApi
 from toc.voicemail.api import (
+    GreetingApi,
     MailboxPinResetApi,
     MessageAudioApi,
     MessageDetailApi,
     MessageListApi,
     MessageSaveApi,
+    MyMailboxApi,
     MyPinApi,
 )
 
@@ -46,6 +48,8 @@ urlpatterns = [
     path("conference/rooms/", ConferenceRoomListApi.as_view(), name="conference-rooms"),
     path("conference/rooms/<int:room_id>/pin/", ConferenceRoomPinApi.as_view(), name="conference-room-pin"),
     path("voicemail/pin/", MyPinApi.as_view(), name="voicemail-pin"),
+    path("voicemail/mailbox/", MyMailboxApi.as_view(), name="voicemail-mailbox"),
+    path("voicemail/mailboxes/<int:user_id>/greetings/<str:kind>/", GreetingApi.as_view(), name="voicemail-greeting"),
     path("voicemail/mailboxes/<int:user_id>/pin/", MailboxPinResetApi.as_view(), name="voicemail-pin-reset"),
     path("voicemail/messages/", MessageListApi.as_view(), name="voicemail-messages"),
     path("voicemail/messages/<uuid:message_id>/", MessageDetailApi.as_view(), name="voicemail-message"),

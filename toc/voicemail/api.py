@@ -5,7 +5,9 @@ save to old messages, delete. Only a mailbox's owner reaches its messages: anyon
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -19,6 +21,7 @@ from rest_framework.views import APIView
 
 from toc.accounts.access import member
 from toc.voicemail import selectors, services
+from toc.voicemail.models import Mailbox
 from toc.voicemail.services import VoicemailError
 
 CHUNK_BYTES = 64 * 1024
@@ -168,3 +171,101 @@ class MailboxPinResetApi(APIView):
         except VoicemailError as error:
             raise _pin_refusal(error) from error
         return Response(status=204)
+
+
+# --- the mailbox's settings and greetings -------------------------------------------------------
+
+
+def describe_mailbox(mailbox: Mailbox) -> dict[str, Any]:
+    user = mailbox.user
+    base = f"/api/voicemail/mailboxes/{user.pk}/greetings"
+    return {
+        "has_pin": bool(mailbox.pin_hash),
+        "locked_until": mailbox.locked_until.isoformat() if mailbox.locked_until else None,
+        "greeting_choice": mailbox.greeting_choice,
+        "email_enabled": mailbox.email_enabled,
+        "email": user.email,
+        "greetings": {
+            kind: f"{base}/{kind}/" if getattr(mailbox, field) else None
+            for kind, field in services.GREETING_FIELDS.items()
+        },
+        "max_greeting_seconds": settings.VOICEMAIL_MAX_GREETING_SECONDS,
+    }
+
+
+class MailboxSerializer(serializers.Serializer):
+    has_pin = serializers.BooleanField()
+    locked_until = serializers.DateTimeField(allow_null=True)
+    greeting_choice = serializers.ChoiceField(choices=["unavailable", "busy"])
+    email_enabled = serializers.BooleanField()
+    email = serializers.EmailField()
+    greetings = serializers.DictField(child=serializers.CharField(allow_null=True))
+    max_greeting_seconds = serializers.IntegerField()
+
+
+class MailboxSettingsInputSerializer(serializers.Serializer):
+    greeting_choice = serializers.ChoiceField(choices=["unavailable", "busy"], required=False)
+    email_enabled = serializers.BooleanField(required=False)
+
+
+class MyMailboxApi(APIView):
+    @extend_schema(responses=MailboxSerializer, summary="My mailbox: PIN set, greeting in use, e-mail, greetings")
+    def get(self, request: Request) -> Response:
+        return Response(describe_mailbox(services.get_mailbox(user=member(request))))
+
+    @extend_schema(request=MailboxSettingsInputSerializer, responses=MailboxSerializer, summary="Change my mailbox")
+    def patch(self, request: Request) -> Response:
+        user = member(request)
+        data = request.data if isinstance(request.data, dict) else {}
+        unknown = set(data) - {"greeting_choice", "email_enabled"}
+        if unknown:
+            raise ValidationError({field: ["This cannot be changed here."] for field in sorted(unknown)})
+        try:
+            mailbox = services.update_settings(
+                user=user, greeting_choice=data.get("greeting_choice"), email_enabled=data.get("email_enabled")
+            )
+        except VoicemailError as error:
+            raise ValidationError({"mailbox": [error.message]}) from error
+        return Response(describe_mailbox(mailbox))
+
+
+class GreetingApi(APIView):
+    """A user's own greetings and recorded name: anyone else (admins too) gets 404."""
+
+    def _mailbox(self, request: Request, user_id: int, kind: str) -> Mailbox:
+        user = member(request)
+        if user.pk != user_id or kind not in services.GREETING_FIELDS:
+            raise NotFound("That greeting does not exist.")
+        return services.get_mailbox(user=user)
+
+    @extend_schema(responses={(200, "audio/wav"): OpenApiTypes.BINARY}, summary="Hear one of my greetings")
+    def get(self, request: Request, user_id: int, kind: str) -> HttpResponseBase:
+        field = getattr(self._mailbox(request, user_id, kind), services.GREETING_FIELDS[kind])
+        if not field:
+            raise NotFound("That greeting has not been recorded.")
+        response = FileResponse(default_storage.open(field.name, "rb"), content_type="audio/wav")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
+        responses=MailboxSerializer,
+        summary="Upload one of my greetings (any audio file)",
+    )
+    def put(self, request: Request, user_id: int, kind: str) -> Response:
+        self._mailbox(request, user_id, kind)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Choose an audio file."]})
+        try:
+            mailbox = services.upload_greeting(user=member(request), kind=kind, upload=upload)
+        except VoicemailError as error:
+            raise ValidationError({"file": [error.message]}) from error
+        return Response(describe_mailbox(mailbox))
+
+    @extend_schema(responses=MailboxSerializer, summary="Remove one of my greetings (the default is used)")
+    def delete(self, request: Request, user_id: int, kind: str) -> Response:
+        self._mailbox(request, user_id, kind)
+        return Response(describe_mailbox(services.delete_greeting(user=member(request), kind=kind)))

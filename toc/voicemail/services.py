@@ -6,12 +6,15 @@ slip under the limit. Every wrong PIN and every lockout is logged (who, which ma
 """
 
 import logging
+import tempfile
 import uuid
+import wave
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import av
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -241,13 +244,8 @@ def accept_pending(*, mailbox_id: int, call_id: uuid.UUID, kind: str) -> bool:
         return False
     with transaction.atomic():
         mailbox = Mailbox.objects.select_for_update().get(pk=mailbox_id)
-        field = getattr(mailbox, GREETING_FIELDS[kind])
-        old = field.name or ""
         with default_storage.open(name, "rb") as audio:
-            field.save(f"{mailbox.organisation_id}/{mailbox.pk}-{kind}.wav", File(audio), save=False)
-        mailbox.save(update_fields=[GREETING_FIELDS[kind]])
-        if old and old != field.name:
-            transaction.on_commit(lambda: default_storage.delete(old))
+            _replace_recording(mailbox, kind, audio)
     default_storage.delete(name)
     logger.info("voicemail: mailbox %s has a new %s recording", mailbox_id, kind)
     return True
@@ -259,3 +257,102 @@ def greeting_in_use(mailbox: Mailbox, *, is_busy: bool) -> str:
     if is_busy and mailbox.greeting_choice == GreetingChoice.BUSY and mailbox.busy_greeting:
         return str(mailbox.busy_greeting.name)
     return str(mailbox.unavailable_greeting.name or "")
+
+
+# --- settings and uploaded greetings ------------------------------------------------------------
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+def update_settings(*, user: User, greeting_choice: object = None, email_enabled: object = None) -> Mailbox:
+    """Change which greeting callers hear (Unavailable, or Busy while on a call) and whether new
+    messages are e-mailed; a value that is not one changes nothing."""
+    errors: dict[str, str] = {}
+    if greeting_choice is not None and greeting_choice not in GreetingChoice.values:
+        errors["greeting_choice"] = "Choose unavailable or busy."
+    if email_enabled is not None and not isinstance(email_enabled, bool):
+        errors["email_enabled"] = "Choose true or false."
+    if errors:
+        raise VoicemailError("invalid", "; ".join(f"{key}: {value}" for key, value in errors.items()))
+    with transaction.atomic():
+        mailbox = Mailbox.objects.select_for_update().get(pk=get_mailbox(user=user).pk)
+        if greeting_choice is not None:
+            mailbox.greeting_choice = str(greeting_choice)
+        if email_enabled is not None:
+            mailbox.email_enabled = bool(email_enabled)
+        mailbox.save(update_fields=["greeting_choice", "email_enabled"])
+    return mailbox
+
+
+def upload_greeting(*, user: User, kind: str, upload: "File[bytes]") -> Mailbox:
+    """A greeting (or the name) from an audio file: any format FFmpeg reads, at most 10 MB and
+    VOICEMAIL_MAX_GREETING_SECONDS long, with sound in it. It is stored as 48 kHz mono WAV."""
+    if kind not in GREETING_FIELDS:
+        raise VoicemailError("not_found", "There is no such greeting.")
+    samples = _decoded_upload(upload)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "greeting.wav"
+        _write_wav(path, samples)
+        with transaction.atomic():
+            mailbox = Mailbox.objects.select_for_update().get(pk=get_mailbox(user=user).pk)
+            _replace_recording(mailbox, kind, path)
+    logger.info("voicemail: user %s uploaded a %s recording", user.pk, kind)
+    return mailbox
+
+
+def delete_greeting(*, user: User, kind: str) -> Mailbox:
+    """Go back to the default greeting (or no recorded name)."""
+    if kind not in GREETING_FIELDS:
+        raise VoicemailError("not_found", "There is no such greeting.")
+    with transaction.atomic():
+        mailbox = Mailbox.objects.select_for_update().get(pk=get_mailbox(user=user).pk)
+        field = getattr(mailbox, GREETING_FIELDS[kind])
+        old = field.name or ""
+        setattr(mailbox, GREETING_FIELDS[kind], "")
+        mailbox.save(update_fields=[GREETING_FIELDS[kind]])
+        if old:
+            transaction.on_commit(lambda: default_storage.delete(old))
+    return mailbox
+
+
+def _decoded_upload(upload: "File[bytes]") -> "npt.NDArray[np.int16]":
+    size = getattr(upload, "size", None) or 0
+    if size > MAX_UPLOAD_BYTES:
+        raise VoicemailError("invalid", "A greeting file can be at most 10 MB.")
+    with tempfile.NamedTemporaryFile(suffix=".upload") as copy:
+        for chunk in upload.chunks():
+            copy.write(chunk)
+        copy.flush()
+        try:
+            samples = load_audio_file(Path(copy.name))
+        except (OSError, ValueError, av.FFmpegError) as error:
+            raise VoicemailError("invalid", "That file is not audio that can be played.") from error
+    seconds = samples.size / SAMPLE_RATE
+    limit = settings.VOICEMAIL_MAX_GREETING_SECONDS
+    if seconds > limit:
+        raise VoicemailError("invalid", f"A greeting can be at most {limit} seconds long; that one is {seconds:.0f}.")
+    if seconds < MIN_MESSAGE_SECONDS or max((rms_dbfs(b) for b in _blocks(samples)), default=-200.0) < SILENCE_DBFS:
+        raise VoicemailError("invalid", "That recording is empty or silent.")
+    return samples
+
+
+def _write_wav(path: Path, samples: "npt.NDArray[np.int16]") -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(samples.astype("<i2").tobytes())
+
+
+def _replace_recording(mailbox: Mailbox, kind: str, source: "Path | IO[bytes]") -> None:
+    """Store a greeting on the locked mailbox; the file it replaces goes after commit."""
+    field = getattr(mailbox, GREETING_FIELDS[kind])
+    old = field.name or ""
+    if isinstance(source, Path):
+        with source.open("rb") as audio:
+            field.save(f"{mailbox.organisation_id}/{mailbox.pk}-{kind}.wav", File(audio), save=False)
+    else:
+        field.save(f"{mailbox.organisation_id}/{mailbox.pk}-{kind}.wav", File(source), save=False)
+    mailbox.save(update_fields=[GREETING_FIELDS[kind]])
+    if old and old != field.name:
+        transaction.on_commit(lambda: default_storage.delete(old))
