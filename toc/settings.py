@@ -143,7 +143,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "sweep-calls": {"task": "toc.calls.tasks.sweep_calls", "schedule": 5.0},
+    "sweep-voicemail-email": {"task": "toc.voicemail.tasks.sweep_voicemail_email", "schedule": 60.0},
 }
+
+# E-mail (voicemail to e-mail). The embedded default writes each e-mail as a file in
+# var/sent-mail instead of sending it; set EMAIL_BACKEND and EMAIL_HOST... for real delivery.
+EMAIL_BACKEND = env.get_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(VAR_DIR / "sent-mail")
+EMAIL_HOST = env.get_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.get_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env.get_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env.get_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env.get_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env.get_str("DEFAULT_FROM_EMAIL", "TOC <voicemail@localhost>")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

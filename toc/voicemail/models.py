@@ -65,6 +65,33 @@ class VoicemailMessage(models.Model):
         return f"message {self.pk} for {self.mailbox_id}"
 
 
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class VoicemailEmail(models.Model):
+    """The outbox of voicemail to e-mail: written with the message, in the same transaction, then
+    sent by a Celery task (`toc.voicemail.email`); retried with backoff until it is sent or has
+    failed `MAX_ATTEMPTS` times."""
+
+    message = models.ForeignKey(VoicemailMessage, null=True, on_delete=models.SET_NULL, related_name="+")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    to_address = models.EmailField()
+    status = models.CharField(max_length=8, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"voicemail e-mail {self.pk} to {self.to_address} ({self.status})"
+
+
 class SessionKind(models.TextChoices):
     DEPOSIT = "deposit", "Leaving a message"
     MENU = "menu", "Mailbox menu"

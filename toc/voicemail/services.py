@@ -25,7 +25,7 @@ from toc.accounts.access import organisation_id_of
 from toc.accounts.models import User
 from toc.lib.events import send_event
 from toc.media.tracks import SAMPLE_RATE, load_audio_file, rms_dbfs
-from toc.voicemail import pins, selectors
+from toc.voicemail import email, pins, selectors
 from toc.voicemail.models import Folder, GreetingChoice, Mailbox, VoicemailMessage
 
 if TYPE_CHECKING:
@@ -162,6 +162,7 @@ def store_message(
         with recording.open("rb") as audio:
             message.audio.save(f"{mailbox.organisation_id}/{message.pk}.wav", File(audio), save=False)
         message.save()
+        email.queue_email(mailbox=mailbox, message=message)
         _announce_count(mailbox)
     return message
 
