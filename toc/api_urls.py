@@ -17,6 +17,8 @@ from toc.calls.api import (
 from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
 from toc.presence.api import PresenceApi
 from toc.voicemail.api import (
+    CompanyGreetingApi,
+    CompanyGreetingAudioApi,
     GreetingApi,
     MailboxPinResetApi,
     MessageAudioApi,
@@ -49,6 +51,8 @@ urlpatterns = [
     path("conference/rooms/<int:room_id>/pin/", ConferenceRoomPinApi.as_view(), name="conference-room-pin"),
     path("voicemail/pin/", MyPinApi.as_view(), name="voicemail-pin"),
     path("voicemail/mailbox/", MyMailboxApi.as_view(), name="voicemail-mailbox"),
+    path("voicemail/company-greeting/", CompanyGreetingApi.as_view(), name="company-greeting"),
+    path("voicemail/company-greeting/audio/", CompanyGreetingAudioApi.as_view(), name="company-greeting-audio"),
     path("voicemail/mailboxes/<int:user_id>/greetings/<str:kind>/", GreetingApi.as_view(), name="voicemail-greeting"),
     path("voicemail/mailboxes/<int:user_id>/pin/", MailboxPinResetApi.as_view(), name="voicemail-pin-reset"),
     path("voicemail/messages/", MessageListApi.as_view(), name="voicemail-messages"),

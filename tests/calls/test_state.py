@@ -35,6 +35,7 @@ ALLOWED = [
     (A, CallEvent.HOLD, Party.CALLEE, A, None),
     (A, CallEvent.TRANSFER, Party.CALLER, R, None),
     (A, CallEvent.TRANSFER, Party.CALLEE, R, None),
+    (A, CallEvent.TRANSFER, Party.SYSTEM, R, None),
     (A, CallEvent.COMPLETE, Party.CALLER, A, None),
     (A, CallEvent.COMPLETE, Party.CALLEE, A, None),
     (A, CallEvent.PARK, Party.CALLER, P, None),

@@ -61,7 +61,7 @@ def assert_in_voicemail_of(call: Call, owner: User, caller: User) -> None:
         owner.display_name,
         owner.extension,
     )
-    assert VoicemailCall.objects.get(call=call).mailbox.user_id == owner.pk
+    assert VoicemailCall.objects.filter(call=call).values_list("mailbox__user_id", flat=True).get() == owner.pk
     seen_by_caller = selectors.describe_call(call, viewer=caller)
     seen_by_owner = selectors.describe_call(call, viewer=owner)
     assert (seen_by_caller["state"], seen_by_caller["voicemail"]) == ("answered", "deposit")

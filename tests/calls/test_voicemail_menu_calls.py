@@ -8,13 +8,13 @@ import pytest
 from django.core.files.storage import default_storage
 
 from tests.audio import write_wav
-from tests.calls.conftest import OFFER, channel_of, live_leg
+from tests.calls.conftest import OFFER, channel_of, live_leg, online
 from toc.accounts.models import User
 from toc.calls import selectors, services
 from toc.calls.models import Call
 from toc.calls.services import CallError
 from toc.media.models import MediaWorker
-from toc.voicemail import pins
+from toc.voicemail import company, pins
 from toc.voicemail import services as mailboxes
 from toc.voicemail.models import Mailbox, VoicemailMessage
 
@@ -309,3 +309,118 @@ def test_five_wrong_pins_over_separate_calls_lock_the_mailbox(
     commands.clear()
     press(bob, third, "7391#")
     assert played(commands) == [(["prompt:voicemail-locked"], True)]
+
+
+# --- the company greeting (the main number) -------------------------------------------------
+
+
+@pytest.fixture
+def main_number(acme: Any) -> str:
+    acme.main_number = "+14165550100"
+    acme.save()
+    return acme.main_number
+
+
+def test_the_main_number_plays_the_company_greeting_and_a_choice_rings(
+    alice: User, bob: User, worker: MediaWorker, commands: list[dict[str, Any]], main_number: str, scheduled: Any
+) -> None:
+    # given choices: 2 rings bob (102); alice is the greetings manager in the demo sense here
+    User.objects.filter(pk=alice.pk).update(is_greetings_manager=True)
+    company.set_options(user=User.objects.get(pk=alice.pk), options={"2": "102"})
+    online(bob)
+
+    # when alice dials the main number (as an outside caller would)
+    call = dial(alice, "416-555-0100")
+
+    # then the system answers with the greeting made of the choices
+    call.refresh_from_db()
+    assert (call.state, call.callee_name, call.callee_number) == ("answered", "Acme", main_number)
+    spoken_102 = ["prompt:digit-1", "prompt:digit-0", "prompt:digit-2"]
+    greeting = [
+        "prompt:company-welcome",
+        "prompt:company-for-extension",
+        *spoken_102,
+        "prompt:company-press",
+        "prompt:digit-2",
+    ]
+    assert played(commands) == [(greeting, False)]
+
+    # when she presses 7 (no such choice), then 2
+    press(alice, call, "7")
+    assert played(commands)[-1] == (["prompt:company-not-an-option", *greeting], False)
+    press(alice, call, "2")
+
+    # then bob rings, with the caller hearing ringback, and unanswered it goes to his voicemail
+    call.refresh_from_db()
+    assert (call.state, call.callee_id, call.callee_name) == ("ringing", bob.pk, "Bob Tester")
+    assert played(commands)[-1] == (["ringback"], False)
+    assert call.ring_deadline is not None
+    services.end_unanswered_call(call_id=call.pk, now=call.ring_deadline)
+    call.refresh_from_db()
+    assert (call.state, call.callee_id, call.voicemail.kind) == ("answered", None, "deposit")
+
+
+def test_the_main_number_without_choices_or_greeting_says_goodbye(
+    alice: User, worker: MediaWorker, commands: list[dict[str, Any]], main_number: str
+) -> None:
+    dial(alice, main_number)
+    assert played(commands) == [(["prompt:company-welcome", "prompt:company-no-choices"], True)]
+
+
+def test_another_organisations_main_number_needs_a_carrier(
+    alice: User, carol: User, worker: MediaWorker, commands: list[dict[str, Any]], globex: Any
+) -> None:
+    # given globex has a main number
+    globex.main_number = "+16135550100"
+    globex.save()
+
+    # when alice (acme) dials it, it is an outside call like any other
+    with pytest.raises(CallError) as refused:
+        dial(alice, "+16135550100")
+
+    # then
+    assert refused.value.message == "Outside calls need a phone carrier, and none is configured for your organisation."
+    assert not Call.objects.exists()
+
+
+def test_a_greetings_manager_records_the_company_greeting_by_phone(
+    alice: User, bob: User, worker: MediaWorker, commands: list[dict[str, Any]], tmp_path: Path, main_number: str
+) -> None:
+    # given alice manages greetings; bob does not and gets no option 9
+    User.objects.filter(pk=alice.pk).update(is_greetings_manager=True)
+    alice = User.objects.get(pk=alice.pk)
+    with_pin(bob, "7391")
+    bobs = dial(bob, "*86")
+    press(bob, bobs, "7391#")
+    press(bob, bobs, "0")
+    assert played(commands)[-1] == (["prompt:voicemail-options-menu"], False)
+    press(bob, bobs, "9")
+    assert not [command for command in commands if command["type"] == "media.record"]
+    services.hang_up(user=bob, call_id=bobs.pk)
+
+    # when alice records it: *86, PIN, 0, 9, speaks, #, 1
+    with_pin(alice)
+    call = dial(alice, "*86")
+    press(alice, call, PIN + "#")
+    press(alice, call, "0")
+    assert played(commands)[-1] == (["prompt:voicemail-options-menu", "prompt:voicemail-options-company"], False)
+    press(alice, call, "9")
+    press(alice, call, "#")
+    spoken = write_wav(tmp_path / "c.wav", hz=650, seconds=2)
+    services.recording_finished(
+        call_id=str(call.pk), recording_id=f"{call.pk}-company", recording=spoken, reason="stopped"
+    )
+    press(alice, call, "1")
+
+    # then callers of the main number hear it
+    greeting = company.greeting_of(acme_id(alice))
+    assert greeting.audio.read() == spoken.read_bytes()
+    assert greeting.updated_by_id == alice.pk
+    commands.clear()
+    dial(bob, main_number)
+    assert played(commands) == [([f"file:{greeting.audio.name}"], False)]
+
+
+def acme_id(user: User) -> int:
+    assert user.organisation_id is not None
+    return user.organisation_id

@@ -31,6 +31,9 @@ class Organisation(models.Model):
     park_timeout_seconds = models.PositiveSmallIntegerField(
         default=60, help_text="How long a parked call waits before it rings back the parker."
     )
+    main_number = models.CharField(
+        max_length=16, blank=True, help_text="The company's main number (E.164): callers hear the company greeting."
+    )
     created_at = models.DateTimeField(default=django_timezone.now)
 
     def __str__(self) -> str:

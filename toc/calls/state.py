@@ -120,7 +120,7 @@ ALLOWED_PARTIES: dict[CallEvent, frozenset[Party]] = {
     CallEvent.FAIL: frozenset({Party.SYSTEM}),
     CallEvent.HOLD: _BOTH,
     CallEvent.RESUME: _BOTH,
-    CallEvent.TRANSFER: _BOTH,
+    CallEvent.TRANSFER: frozenset({Party.CALLER, Party.CALLEE, Party.SYSTEM}),  # the system: the auto attendant
     CallEvent.COMPLETE: _BOTH,
     CallEvent.PARK: _BOTH,
     CallEvent.PICKUP: frozenset({Party.CALLEE}),  # the one picking up takes the callee side

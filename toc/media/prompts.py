@@ -61,6 +61,12 @@ PROMPTS: dict[str, str] = {
     "and press the hash key when you are done.",
     "voicemail-deposit-saved": "Your message has been saved. Goodbye.",
     "voicemail-goodbye": "Goodbye.",
+    "voicemail-options-company": "Press 9 to record the company greeting.",
+    "company-welcome": "Thank you for calling.",
+    "company-for-extension": "For extension",
+    "company-press": "press",
+    "company-not-an-option": "That is not one of the choices.",
+    "company-no-choices": "Nobody can take your call right now. Please call again later. Goodbye.",
 }
 
 PROMPTS_DIR = Path(settings.BASE_DIR) / "static" / "prompts"

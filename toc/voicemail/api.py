@@ -19,9 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from toc.accounts.access import member
-from toc.voicemail import selectors, services
-from toc.voicemail.models import Mailbox
+from toc.accounts.access import member, organisation_id_of
+from toc.accounts.models import User
+from toc.voicemail import company, selectors, services
+from toc.voicemail.models import CompanyGreeting, Mailbox
 from toc.voicemail.services import VoicemailError
 
 CHUNK_BYTES = 64 * 1024
@@ -269,3 +270,106 @@ class GreetingApi(APIView):
     def delete(self, request: Request, user_id: int, kind: str) -> Response:
         self._mailbox(request, user_id, kind)
         return Response(describe_mailbox(services.delete_greeting(user=member(request), kind=kind)))
+
+
+# --- the company greeting (greetings managers change it) ---------------------------------------
+
+
+def describe_company_greeting(greeting: CompanyGreeting, *, viewer: User) -> dict[str, Any]:
+    organisation = greeting.organisation
+    return {
+        "main_number": organisation.main_number or None,
+        "audio_url": "/api/voicemail/company-greeting/audio/" if greeting.audio else None,
+        "options": dict(greeting.options),
+        "can_change": viewer.is_greetings_manager,
+        "updated_by": greeting.updated_by.display_name if greeting.updated_by else None,
+        "updated_at": greeting.updated_at.isoformat(),
+    }
+
+
+class CompanyGreetingSerializer(serializers.Serializer):
+    main_number = serializers.CharField(allow_null=True)
+    audio_url = serializers.CharField(allow_null=True)
+    options = serializers.DictField(child=serializers.CharField())
+    can_change = serializers.BooleanField()
+    updated_by = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class CompanyOptionsInputSerializer(serializers.Serializer):
+    options = serializers.DictField(child=serializers.CharField(), help_text='Digit -> extension: {"1": "101"}')
+
+
+def _company_refusal(error: VoicemailError, field: str) -> APIException:
+    if error.code == "forbidden":
+        return PermissionDenied(error.message)
+    return ValidationError({field: [error.message]})
+
+
+def _greeting_for(request: Request) -> tuple[User, CompanyGreeting]:
+    user = member(request)
+    organisation_id = organisation_id_of(user)
+    if organisation_id is None:
+        raise NotFound("There is no company greeting.")
+    return user, company.greeting_of(organisation_id)
+
+
+class CompanyGreetingApi(APIView):
+    @extend_schema(responses=CompanyGreetingSerializer, summary="The company greeting and its digit choices")
+    def get(self, request: Request) -> Response:
+        user, greeting = _greeting_for(request)
+        return Response(describe_company_greeting(greeting, viewer=user))
+
+    @extend_schema(
+        request=CompanyOptionsInputSerializer,
+        responses=CompanyGreetingSerializer,
+        summary="Change the digit choices (greetings managers)",
+    )
+    def patch(self, request: Request) -> Response:
+        user, _ = _greeting_for(request)
+        data = request.data if isinstance(request.data, dict) else {}
+        try:
+            greeting = company.set_options(user=user, options=data.get("options"))
+        except VoicemailError as error:
+            raise _company_refusal(error, "options") from error
+        return Response(describe_company_greeting(greeting, viewer=user))
+
+
+class CompanyGreetingAudioApi(APIView):
+    @extend_schema(responses={(200, "audio/wav"): OpenApiTypes.BINARY}, summary="Hear the company greeting")
+    def get(self, request: Request) -> HttpResponseBase:
+        _, greeting = _greeting_for(request)
+        if not greeting.audio:
+            raise NotFound("No company greeting has been recorded.")
+        response = FileResponse(default_storage.open(str(greeting.audio.name), "rb"), content_type="audio/wav")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
+        responses=CompanyGreetingSerializer,
+        summary="Upload the company greeting (greetings managers)",
+    )
+    def put(self, request: Request) -> Response:
+        user, _ = _greeting_for(request)
+        upload = request.FILES.get("file")
+        try:
+            if not user.is_greetings_manager:
+                raise VoicemailError("forbidden", "Only greetings managers can change the company greeting.")
+            if upload is None:
+                raise VoicemailError("invalid", "Choose an audio file.")
+            greeting = company.upload_audio(user=user, upload=upload)
+        except VoicemailError as error:
+            raise _company_refusal(error, "file") from error
+        return Response(describe_company_greeting(greeting, viewer=user))
+
+    @extend_schema(responses=CompanyGreetingSerializer, summary="Remove the recorded company greeting")
+    def delete(self, request: Request) -> Response:
+        user, _ = _greeting_for(request)
+        try:
+            greeting = company.delete_audio(user=user)
+        except VoicemailError as error:
+            raise _company_refusal(error, "file") from error
+        return Response(describe_company_greeting(greeting, viewer=user))

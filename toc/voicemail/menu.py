@@ -7,7 +7,7 @@ check or set the PIN, save or delete a message, hang up). Prompt names are those
 
     PIN ──#──> (CheckPin) ──accepted──> MAIN ──1/2──> LISTEN (new / old messages)
                             └─wrong──> PIN;  locked ──> goodbye
-    MAIN ──0──> OPTIONS ──1/2/3──> RECORDING (Unavailable / Busy greeting / name) ──#──> REVIEW
+    MAIN ──0──> OPTIONS ──1/2/3/9──> RECORDING (Unavailable / Busy greeting / name / company) ──#──> REVIEW
                         └──5──> NEW_PIN ──#──> CONFIRM_PIN ──#──> (SetPin) OPTIONS
     REVIEW: 1 accept, 2 hear it, 3 record again.   LISTEN: 1 replay, 2 save, 3 delete, # next.
     * goes back (MAIN from LISTEN and OPTIONS; clears the digits while typing a PIN).
@@ -37,6 +37,7 @@ class Recording(StrEnum):
     UNAVAILABLE = "unavailable"
     BUSY = "busy"
     NAME = "name"
+    COMPANY = "company"  # the company greeting: greetings managers only
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -148,6 +149,7 @@ class Menu:
     index: int = 0
     recording: Recording | None = None
     first_pin: str = ""
+    can_record_company: bool = False  # the mailbox's owner is a greetings manager: options offer 9
     history: tuple[str, ...] = field(default=(), compare=False)  # steps taken, for logs
 
 
@@ -170,14 +172,24 @@ def load(data: dict[str, Any]) -> Menu:
             index=int(data.get("index", 0)),
             recording=Recording(recording) if recording else None,
             first_pin=str(data.get("first_pin", "")),
+            can_record_company=bool(data.get("can_record_company", False)),
             history=tuple(str(item) for item in data.get("history", ())),
         )
     except (KeyError, TypeError) as error:
         raise ValueError(f"That is not a voicemail menu: {error}") from error
 
 
-def start(*, extension: str, new: tuple[str, ...], old: tuple[str, ...]) -> tuple[Menu, list[Action]]:
-    return Menu(extension=extension, new=new, old=old), [Say(("voicemail-enter-pin",))]
+def start(
+    *, extension: str, new: tuple[str, ...], old: tuple[str, ...], can_record_company: bool = False
+) -> tuple[Menu, list[Action]]:
+    menu = Menu(extension=extension, new=new, old=old, can_record_company=can_record_company)
+    return menu, [Say(("voicemail-enter-pin",))]
+
+
+def _options_menu(menu: Menu) -> tuple[str, ...]:
+    if menu.can_record_company:
+        return ("voicemail-options-menu", "voicemail-options-company")
+    return ("voicemail-options-menu",)
 
 
 def _digits_of(number: int) -> tuple[str, ...]:
@@ -235,7 +247,7 @@ def _typing_pin(menu: Menu, key: str) -> tuple[Menu, list[Action]]:
         return _to(menu, Step.NEW_PIN, first_pin=""), [Say(("voicemail-pins-differ", "voicemail-enter-new-pin"))]
     return _to(menu, Step.OPTIONS, first_pin=""), [
         SetPin(pin),
-        Say(("voicemail-pin-changed", "voicemail-options-menu")),
+        Say(("voicemail-pin-changed", *_options_menu(menu))),
     ]
 
 
@@ -257,7 +269,7 @@ def _main(menu: Menu, key: str) -> tuple[Menu, list[Action]]:
             return menu, [Say(("voicemail-no-messages",)), *_main_menu(menu)]
         return _play(_to(menu, Step.LISTEN, folder=folder, index=0))
     if key == "0":
-        return _to(menu, Step.OPTIONS), [Say(("voicemail-options-menu",))]
+        return _to(menu, Step.OPTIONS), [Say(_options_menu(menu))]
     if key == "*":
         return menu, _main_menu(menu)
     return menu, []
@@ -303,6 +315,8 @@ def _listen(menu: Menu, key: str) -> tuple[Menu, list[Action]]:
 
 def _options(menu: Menu, key: str) -> tuple[Menu, list[Action]]:
     kinds = {"1": Recording.UNAVAILABLE, "2": Recording.BUSY, "3": Recording.NAME}
+    if menu.can_record_company:
+        kinds["9"] = Recording.COMPANY
     if key in kinds:
         return _record(menu, kinds[key])
     if key == "5":
@@ -329,7 +343,7 @@ def _review(menu: Menu, key: str) -> tuple[Menu, list[Action]]:
     if key == "1":
         return _to(menu, Step.OPTIONS, recording=None), [
             SaveRecording(kind),
-            Say(("voicemail-recording-saved", "voicemail-options-menu")),
+            Say(("voicemail-recording-saved", *_options_menu(menu))),
         ]
     if key == "2":
         return menu, [PlayRecording(kind), Say(("voicemail-review-menu",))]

@@ -65,6 +65,23 @@ class VoicemailMessage(models.Model):
         return f"message {self.pk} for {self.mailbox_id}"
 
 
+class CompanyGreeting(models.Model):
+    """The auto attendant on the organisation's main number: a greeting and the digit choices
+    it offers (`options`: {"1": "101", "0": "100"}, digit -> extension). Only greetings managers
+    change it (`toc.voicemail.company`)."""
+
+    organisation = models.OneToOneField("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    audio = models.FileField(upload_to="voicemail/company/", blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"company greeting of {self.organisation_id}"
+
+
 class EmailStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"
     SENDING = "sending", "Being sent"
@@ -96,6 +113,7 @@ class SessionKind(models.TextChoices):
     DEPOSIT = "deposit", "Leaving a message"
     MENU = "menu", "Mailbox menu"
     GREETING = "greeting", "Hearing a greeting"
+    ATTENDANT = "attendant", "The company greeting (main number)"
 
 
 class VoicemailCall(models.Model):
@@ -104,7 +122,14 @@ class VoicemailCall(models.Model):
     (`toc.voicemail.menu.dump`); only the call engine changes it, under the call's row lock."""
 
     call = models.OneToOneField("calls.Call", primary_key=True, on_delete=models.CASCADE, related_name="voicemail")
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="+")
+    mailbox = models.ForeignKey(
+        Mailbox,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="None: the company greeting.",
+    )
     kind = models.CharField(max_length=10, choices=SessionKind.choices)
     menu = models.JSONField(default=dict, blank=True)
     is_finished = models.BooleanField(default=False, help_text="Deposit: the message is in (or was dropped).")

@@ -9,6 +9,8 @@ import logging
 import tempfile
 import uuid
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -213,13 +215,14 @@ def _announce_count(mailbox: Mailbox) -> None:
 # --- greetings and the name recording ---------------------------------------------------------
 
 GREETING_FIELDS = {"unavailable": "unavailable_greeting", "busy": "busy_greeting", "name": "name_recording"}
+RECORDABLE = (*GREETING_FIELDS, "company")  # what the phone menu records
 
 
-def pending_name(*, call_id: uuid.UUID, kind: str) -> str:
+def pending_name(*, call_id: object, kind: str) -> str:
     """Where a greeting recorded by phone waits for "1 to accept" (Django's storage)."""
-    if kind not in GREETING_FIELDS:
+    if kind not in RECORDABLE:
         raise ValueError(f"{kind!r} is not a greeting.")
-    return f"voicemail/pending/{call_id}-{kind}.wav"
+    return f"voicemail/pending/{uuid.UUID(str(call_id))}-{kind}.wav"
 
 
 def keep_pending(*, call_id: uuid.UUID, kind: str, recording: Path) -> str:
@@ -233,7 +236,7 @@ def keep_pending(*, call_id: uuid.UUID, kind: str, recording: Path) -> str:
 
 
 def drop_pending(*, call_id: uuid.UUID) -> None:
-    for kind in GREETING_FIELDS:
+    for kind in RECORDABLE:
         default_storage.delete(pending_name(call_id=call_id, kind=kind))
 
 
@@ -290,13 +293,10 @@ def upload_greeting(*, user: User, kind: str, upload: "File[bytes]") -> Mailbox:
     VOICEMAIL_MAX_GREETING_SECONDS long, with sound in it. It is stored as 48 kHz mono WAV."""
     if kind not in GREETING_FIELDS:
         raise VoicemailError("not_found", "There is no such greeting.")
-    samples = _decoded_upload(upload)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "greeting.wav"
-        _write_wav(path, samples)
-        with transaction.atomic():
-            mailbox = Mailbox.objects.select_for_update().get(pk=get_mailbox(user=user).pk)
-            _replace_recording(mailbox, kind, path)
+    samples = audio_from_upload(upload)
+    with wav_file(samples) as path, transaction.atomic():
+        mailbox = Mailbox.objects.select_for_update().get(pk=get_mailbox(user=user).pk)
+        _replace_recording(mailbox, kind, path)
     logger.info("voicemail: user %s uploaded a %s recording", user.pk, kind)
     return mailbox
 
@@ -316,7 +316,9 @@ def delete_greeting(*, user: User, kind: str) -> Mailbox:
     return mailbox
 
 
-def _decoded_upload(upload: "File[bytes]") -> "npt.NDArray[np.int16]":
+def audio_from_upload(upload: "File[bytes]") -> "npt.NDArray[np.int16]":
+    """The samples of an uploaded greeting; VoicemailError unless it is audio FFmpeg reads, at
+    most 10 MB and VOICEMAIL_MAX_GREETING_SECONDS long, and not empty or silent."""
     size = getattr(upload, "size", None) or 0
     if size > MAX_UPLOAD_BYTES:
         raise VoicemailError("invalid", "A greeting file can be at most 10 MB.")
@@ -337,12 +339,17 @@ def _decoded_upload(upload: "File[bytes]") -> "npt.NDArray[np.int16]":
     return samples
 
 
-def _write_wav(path: Path, samples: "npt.NDArray[np.int16]") -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(samples.astype("<i2").tobytes())
+@contextmanager
+def wav_file(samples: "npt.NDArray[np.int16]") -> Iterator[Path]:
+    """The samples as a 48 kHz mono WAV in a temporary folder, for as long as the block lasts."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "greeting.wav"
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            out.writeframes(samples.astype("<i2").tobytes())
+        yield path
 
 
 def _replace_recording(mailbox: Mailbox, kind: str, source: "Path | IO[bytes]") -> None:

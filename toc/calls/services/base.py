@@ -50,9 +50,12 @@ def not_found() -> CallError:
 # --- where a number goes ------------------------------------------------------------------
 
 
-def resolve_destination(destination: str) -> dialplan.Route:
-    """The route for a number a user may call; refuses what cannot be called (yet)."""
+def resolve_destination(destination: str, *, main_number: str = "") -> dialplan.Route:
+    """The route for a number a user may call; refuses what cannot be called (yet). The
+    organisation's own `main_number` is an outside number that needs no carrier."""
     route = dialplan.resolve(destination, region=settings.PHONE_DEFAULT_REGION)
+    if route.kind is dialplan.RouteKind.OUTSIDE and main_number and route.target == main_number:
+        return route
     if route.kind is dialplan.RouteKind.INVALID:
         raise refused(route.message)
     if route.kind is dialplan.RouteKind.EMERGENCY:

@@ -55,7 +55,13 @@ def place_call(*, user: User, channel_name: str, destination: str, sdp: str, now
     problem = check_offer(sdp)
     if problem:
         raise CallError("invalid", problem)
-    route = resolve_destination(destination)
+    route = resolve_destination(destination, main_number=user.organisation.main_number if user.organisation else "")
+    if route.kind is dialplan.RouteKind.OUTSIDE:  # only the organisation's own main number gets here
+        attendant_call = voicemail.dial_main_number(
+            user=user, route=route, channel_name=channel_name, sdp=sdp, now=moment
+        )
+        handling.hold_other_calls(user=user, except_call_id=attendant_call.pk, now=moment)
+        return attendant_call
     if route.kind is dialplan.RouteKind.PARK:
         return handling.pick_up_parked_call(
             user=user, slot=route.target, channel_name=channel_name, sdp=sdp, now=moment

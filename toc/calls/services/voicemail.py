@@ -19,7 +19,7 @@ finished recording take their turns.
 import logging
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,12 +43,14 @@ from toc.calls.services.base import (
     log,
     party_of,
     pick_worker,
+    schedule_ring_timeout,
     user_at_extension,
     worker_of,
     worker_of_live_call,
 )
+from toc.presence.models import Connection
+from toc.voicemail import company, pins
 from toc.voicemail import menu as phone_menu
-from toc.voicemail import pins
 from toc.voicemail import services as mailboxes
 from toc.voicemail.models import Mailbox, SessionKind, VoicemailCall, VoicemailMessage
 
@@ -59,6 +61,12 @@ MENU_ROUTES = (dialplan.RouteKind.VOICEMAIL, dialplan.RouteKind.VOICEMAIL_LOGIN,
 
 def session_of(call: Call) -> VoicemailCall | None:
     return VoicemailCall.objects.select_related("mailbox__user").filter(call_id=call.pk).first()
+
+
+def _mailbox_of(session: VoicemailCall) -> Mailbox:
+    """The mailbox of a deposit or menu session (only the company greeting has none)."""
+    assert session.mailbox is not None, f"a {session.kind} session without a mailbox"
+    return session.mailbox
 
 
 def can_take(call: Call) -> bool:
@@ -137,7 +145,7 @@ def recording_finished(*, call_id: str, recording_id: str, recording: Path | Non
             _message_recorded(call, session, recording, reason)
         elif session.kind == SessionKind.MENU and call.state != CallStatus.ENDED:
             kind = recording_id.rsplit("-", 1)[-1]
-            if recording is not None and kind in mailboxes.GREETING_FIELDS:
+            if recording is not None and kind in mailboxes.RECORDABLE:
                 mailboxes.keep_pending(call_id=call.pk, kind=kind, recording=recording)
             if reason == "limit":
                 _advance(call, session, [phone_menu.RecordingDone()])
@@ -148,7 +156,7 @@ def _message_recorded(call: Call, session: VoicemailCall, recording: Path | None
         return
     session.is_finished = True
     session.save(update_fields=["is_finished"])
-    mailbox = session.mailbox
+    mailbox = _mailbox_of(session)
     message = None
     if recording is not None:
         caller = User.objects.filter(pk=call.caller_id).first() if call.caller_id else None
@@ -179,41 +187,77 @@ def dial(*, user: User, route: dialplan.Route, channel_name: str, sdp: str, now:
     owner = user if route.kind is dialplan.RouteKind.VOICEMAIL else user_at_extension(user, route.target)
     kind = SessionKind.GREETING if route.kind is dialplan.RouteKind.VOICEMAIL_GREETING else SessionKind.MENU
     with transaction.atomic():
-        if at_call_limit(user):
-            raise CallError("conflict", "You already have calls in progress; hang one up first.")
-        worker = pick_worker(now, required=worker_of_live_call(user, now))
-        call = Call.objects.create(
-            organisation_id=organisation_id_of(user),
-            caller=user,
-            callee=None,
-            dialled=route.dialled,
-            caller_name=user.display_name,
-            caller_number=user.extension,
-            callee_name="Voicemail" if owner.pk == user.pk else f"Voicemail of {owner.display_name}",
-            callee_number=route.dialled,
-            media_worker=worker,
-            created_at=now,
-        )
-        log(call, event="create", party=state.Party.CALLER, from_state="", to_state=call.state, at=now)
-        leg = Leg.objects.create(
-            call=call, user=user, party=state.Party.CALLER, channel_name=channel_name, created_at=now
-        )
         mailbox = mailboxes.get_mailbox(user=owner)
-        session = VoicemailCall.objects.create(call=call, mailbox=mailbox, kind=kind, created_at=now)
-        apply_event(call, state.CallEvent.RING, party=state.Party.SYSTEM, now=now)
-        apply_event(call, state.CallEvent.ANSWER, party=state.Party.SYSTEM, now=now)
-        media.create_leg(worker, leg, sdp=sdp, bridge_id=str(call.pk))
+        name = "Voicemail" if owner.pk == user.pk else f"Voicemail of {owner.display_name}"
+        call, leg, session = _answered_by_system(user, route, name, mailbox, kind, channel_name, sdp, now)
+        worker = worker_of(call)
         if kind == SessionKind.GREETING:
             sounds = greeting_sounds(mailbox, is_busy=False)
             media.play(worker, call_id=call.pk, leg_ids=[leg.pk], sounds=sounds, hangup_after=True)
         elif not mailbox.pin_hash:
             media.play(worker, call_id=call.pk, leg_ids=[leg.pk], sounds=["prompt:voicemail-no-pin"], hangup_after=True)
         else:
-            menu, actions = phone_menu.start(extension=owner.extension, **_folders(mailbox))
+            menu, actions = phone_menu.start(
+                extension=owner.extension, can_record_company=owner.is_greetings_manager, **_folders(mailbox)
+            )
             session.menu = phone_menu.dump(menu)
             session.save(update_fields=["menu"])
             _carry_out(call, session, leg, menu, actions)
     return call
+
+
+def dial_main_number(*, user: User, route: dialplan.Route, channel_name: str, sdp: str, now: datetime) -> Call:
+    """The organisation's main number: the company greeting, then the caller's choice rings."""
+    with transaction.atomic():
+        organisation_id = organisation_id_of(user)
+        assert organisation_id is not None
+        greeting = company.greeting_of(organisation_id)
+        organisation = user.organisation
+        assert organisation is not None
+        call, leg, _ = _answered_by_system(
+            user, route, organisation.name, None, SessionKind.ATTENDANT, channel_name, sdp, now
+        )
+        if greeting.audio or greeting.options:
+            sounds = company.sounds_of(greeting)
+            media.play(worker_of(call), call_id=call.pk, leg_ids=[leg.pk], sounds=sounds)
+        else:
+            sounds = ["prompt:company-welcome", "prompt:company-no-choices"]
+            media.play(worker_of(call), call_id=call.pk, leg_ids=[leg.pk], sounds=sounds, hangup_after=True)
+    return call
+
+
+def _answered_by_system(
+    user: User,
+    route: dialplan.Route,
+    name: str,
+    mailbox: Mailbox | None,
+    kind: SessionKind,
+    channel_name: str,
+    sdp: str,
+    now: datetime,
+) -> tuple[Call, Leg, VoicemailCall]:
+    if at_call_limit(user):
+        raise CallError("conflict", "You already have calls in progress; hang one up first.")
+    worker = pick_worker(now, required=worker_of_live_call(user, now))
+    call = Call.objects.create(
+        organisation_id=organisation_id_of(user),
+        caller=user,
+        callee=None,
+        dialled=route.dialled,
+        caller_name=user.display_name,
+        caller_number=user.extension,
+        callee_name=name,
+        callee_number=route.target or route.dialled,
+        media_worker=worker,
+        created_at=now,
+    )
+    log(call, event="create", party=state.Party.CALLER, from_state="", to_state=call.state, at=now)
+    leg = Leg.objects.create(call=call, user=user, party=state.Party.CALLER, channel_name=channel_name, created_at=now)
+    session = VoicemailCall.objects.create(call=call, mailbox=mailbox, kind=kind, created_at=now)
+    apply_event(call, state.CallEvent.RING, party=state.Party.SYSTEM, now=now)
+    apply_event(call, state.CallEvent.ANSWER, party=state.Party.SYSTEM, now=now)
+    media.create_leg(worker, leg, sdp=sdp, bridge_id=str(call.pk))
+    return call, leg, session
 
 
 def _folders(mailbox: Mailbox) -> dict[str, tuple[str, ...]]:
@@ -234,7 +278,36 @@ def press_keys(*, call: Call, leg: Leg, keys: str) -> bool:
             media.stop_record(worker_of(call), call_id=call.pk, leg_id=leg.pk)
     elif session.kind == SessionKind.MENU:
         _advance(call, session, [phone_menu.Key(key) for key in keys], leg=leg)
+    elif session.kind == SessionKind.ATTENDANT:
+        _choose(call, session, leg, keys[0])
     return True
+
+
+def _choose(call: Call, session: VoicemailCall, leg: Leg, key: str) -> None:
+    """A key pressed at the company greeting: its choice rings (and goes to that person's
+    voicemail if they do not answer); anything else says so and repeats the greeting."""
+    greeting = company.greeting_of(call.organisation_id)
+    extension = greeting.options.get(key)
+    target = (
+        User.objects.filter(organisation_id=call.organisation_id, extension=extension, is_active=True).first()
+        if isinstance(extension, str)
+        else None
+    )
+    worker = worker_of(call)
+    if target is None:
+        sounds = ["prompt:company-not-an-option", *company.sounds_of(greeting)]
+        media.play(worker, call_id=call.pk, leg_ids=[leg.pk], sounds=sounds)
+        return
+    now = timezone.now()
+    session.delete()
+    call.callee = target
+    call.callee_name, call.callee_number = target.display_name, target.extension
+    if not Connection.objects.filter(user=target).exists() or at_call_limit(target):
+        divert(call, why="unreachable", now=now)
+        return
+    apply_event(call, state.CallEvent.TRANSFER, party=state.Party.SYSTEM, now=now, detail=f"company greeting {key}")
+    media.play(worker, call_id=call.pk, leg_ids=[leg.pk], sounds=["ringback"], loop=True)
+    schedule_ring_timeout(call)
 
 
 # --- the menu's actions -----------------------------------------------------------------------
@@ -277,7 +350,7 @@ def _carry_out(
     flush: bool = True,
 ) -> phone_menu.Menu:
     out = output or _Output()
-    mailbox = session.mailbox
+    mailbox = _mailbox_of(session)
     worker = worker_of(call)
     queue = deque(actions)
     while queue:
@@ -312,6 +385,8 @@ def _carry_out(
             mailboxes.set_pin(user=mailbox.user, pin=action.pin)
         elif isinstance(action, phone_menu.SaveMessage | phone_menu.DeleteMessage):
             _file_message(mailbox, action)
+        elif isinstance(action, phone_menu.SaveRecording) and action.kind is phone_menu.Recording.COMPANY:
+            _quietly_refused(lambda: company.accept_recorded(user=mailbox.user, call_id=call.pk))
         elif isinstance(action, phone_menu.SaveRecording):
             mailboxes.accept_pending(mailbox_id=mailbox.pk, call_id=call.pk, kind=action.kind.value)
         elif isinstance(action, phone_menu.HangUp):
@@ -335,6 +410,14 @@ def _check_pin(call: Call, mailbox: Mailbox, pin: str) -> phone_menu.PinResult:
     except mailboxes.VoicemailError:
         return phone_menu.PinResult(accepted=False, locked=True)
     return phone_menu.PinResult(accepted=outcome is pins.PinCheck.ACCEPTED, locked=outcome is pins.PinCheck.LOCKED)
+
+
+def _quietly_refused(action: Callable[[], object]) -> None:
+    """A change the mailbox's owner may no longer make (their role was taken away meanwhile)."""
+    try:
+        action()
+    except mailboxes.VoicemailError as error:
+        logger.warning("voicemail menu: %s", error.message)
 
 
 def _file_message(mailbox: Mailbox, action: phone_menu.SaveMessage | phone_menu.DeleteMessage) -> None:
