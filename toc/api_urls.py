@@ -13,6 +13,7 @@ from toc.calls.api import (
     HistorySeenApi,
     IceServerListApi,
     ParkedCallListApi,
+    PhoneDndApi,
 )
 from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
 from toc.presence.api import PresenceApi
@@ -47,6 +48,7 @@ urlpatterns = [
     path("calls/history/seen/", HistorySeenApi.as_view(), name="calls-history-seen"),
     path("calls/history/<int:record_id>/", HistoryDetailApi.as_view(), name="calls-history-record"),
     path("calls/parked/", ParkedCallListApi.as_view(), name="calls-parked"),
+    path("calls/phone-dnd/", PhoneDndApi.as_view(), name="calls-phone-dnd"),
     path("conference/rooms/", ConferenceRoomListApi.as_view(), name="conference-rooms"),
     path("conference/rooms/<int:room_id>/pin/", ConferenceRoomPinApi.as_view(), name="conference-room-pin"),
     path("voicemail/pin/", MyPinApi.as_view(), name="voicemail-pin"),

@@ -42,6 +42,7 @@ def test_me_describes_the_signed_in_user(alice: User, alice_client: APIClient):
         "direct_number_display": "(416) 555-0101",
         "mobile_number": "",
         "calling_device": "softphone",
+        "phone_dnd": False,
         "roles": ["user", "admin"],
         "organisation": {"id": alice.organisation_id, "name": "Acme", "licence_tier": "starter"},
         "profile_completed": False,

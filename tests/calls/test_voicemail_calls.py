@@ -440,3 +440,45 @@ def test_placing_another_call_ends_your_own_voicemail_call_and_the_message_is_ke
     # then
     call.refresh_from_db()
     assert (call.state, Call.objects.get(pk=other.pk).state) == ("ended", "ringing")
+
+
+# --- Phone DND ------------------------------------------------------------------------------
+
+
+def test_phone_dnd_sends_every_call_straight_to_voicemail_until_it_is_off(
+    alice: User, bob: User, worker: MediaWorker, commands: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> None:
+    # given bob is signed in, with Phone DND on
+    online(bob)
+    services.set_phone_dnd(user=bob, enabled=True)
+    assert events[-1] == {
+        "type": "call.phone_dnd_changed",
+        "enabled": True,
+        "user_ids": [bob.pk],
+        "organisation_id": None,
+    }
+
+    # when alice calls him, he is never rung: the mailbox answers
+    call = place(alice)
+    assert_in_voicemail_of(call, bob, alice)
+    assert [row.to_state for row in call.transitions.order_by("at", "id")] == ["dialing", "answered"]
+    assert last_transition(call)[4] == "dnd"
+    services.hang_up(user=alice, call_id=call.pk)
+
+    # when he turns it off, calls ring again
+    services.set_phone_dnd(user=bob, enabled=False)
+    assert Call.objects.get(pk=place(alice).pk).state == "ringing"
+
+
+def test_phone_dnd_api(bob: User, bob_client: Any, carol_client: Any) -> None:
+    # when / then
+    assert bob_client.get("/api/calls/phone-dnd/").json() == {"enabled": False}
+    assert bob_client.put("/api/calls/phone-dnd/", {"enabled": True}, format="json").json() == {"enabled": True}
+    assert User.objects.get(pk=bob.pk).phone_dnd is True
+    assert bob_client.get("/api/me/").json()["phone_dnd"] is True
+    refused = bob_client.put("/api/calls/phone-dnd/", {"enabled": "off"}, format="json")
+    assert (refused.status_code, refused.json()["errors"]) == (400, {"enabled": ["Phone DND is true or false."]})
+    assert User.objects.get(pk=bob.pk).phone_dnd is True
+    # another organisation's user only ever changes their own
+    assert carol_client.put("/api/calls/phone-dnd/", {"enabled": False}, format="json").status_code == 200
+    assert User.objects.get(pk=bob.pk).phone_dnd is True

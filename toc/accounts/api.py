@@ -28,6 +28,7 @@ class MeOutputSerializer(serializers.Serializer):
     direct_number_display = serializers.CharField()
     mobile_number = serializers.CharField()
     calling_device = serializers.ChoiceField(choices=CallingDevice.choices)
+    phone_dnd = serializers.BooleanField()
     roles = serializers.ListField(child=serializers.CharField())
     organisation = serializers.DictField()
     profile_completed = serializers.BooleanField()
@@ -46,6 +47,7 @@ def describe_me(user: User) -> dict[str, Any]:
         "direct_number_display": format_for_display(user.direct_number),
         "mobile_number": user.mobile_number,
         "calling_device": user.calling_device,
+        "phone_dnd": user.phone_dnd,
         "roles": user.roles,
         "organisation": (
             {"id": organisation.pk, "name": organisation.name, "licence_tier": organisation.licence_tier}

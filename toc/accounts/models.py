@@ -103,6 +103,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     mobile_number = models.CharField(max_length=16, blank=True)
     direct_number = models.CharField(max_length=16, blank=True)
     calling_device = models.CharField(max_length=20, choices=CallingDevice.choices, default=CallingDevice.SOFTPHONE)
+    phone_dnd = models.BooleanField(default=False, help_text="Phone DND: every call goes straight to voicemail.")
     is_org_admin = models.BooleanField(default=False)
     is_greetings_manager = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)

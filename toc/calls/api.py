@@ -42,6 +42,7 @@ class CallSerializer(serializers.Serializer):
     consult_for = serializers.UUIDField(allow_null=True)
     park_slot = serializers.CharField(allow_null=True)
     awaiting_pin = serializers.BooleanField()
+    voicemail = serializers.ChoiceField(choices=["deposit", "menu", "greeting", "attendant"], allow_null=True)
     conference = serializers.DictField(allow_null=True)
 
 
@@ -64,6 +65,28 @@ class ActiveCallListApi(APIView):
     def get(self, request: Request) -> Response:
         user = member(request)
         return Response([selectors.describe_call(call, viewer=user) for call in selectors.list_active_calls(user=user)])
+
+
+class PhoneDndApi(APIView):
+    class PhoneDndSerializer(serializers.Serializer):
+        enabled = serializers.BooleanField()
+
+    @extend_schema(responses=PhoneDndSerializer, summary="Whether Phone DND is on")
+    def get(self, request: Request) -> Response:
+        return Response({"enabled": member(request).phone_dnd})
+
+    @extend_schema(
+        request=PhoneDndSerializer,
+        responses=PhoneDndSerializer,
+        summary="Turn Phone DND on or off (on: every call goes straight to voicemail)",
+    )
+    def put(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        try:
+            enabled = services.set_phone_dnd(user=member(request), enabled=data.get("enabled"))
+        except services.CallError as error:
+            raise ValidationError({"enabled": [error.message]}) from error
+        return Response({"enabled": enabled})
 
 
 class IceServerListApi(APIView):

@@ -26,6 +26,7 @@ from toc.calls.services.calls import (
     place_call,
     reclaim_leg,
     send_dtmf,
+    set_phone_dnd,
     sweep_dead_workers,
     sweep_overdue_ringing,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "resume_call",
     "ring_back_parked_call",
     "send_dtmf",
+    "set_phone_dnd",
     "set_room_pin",
     "start_conference",
     "start_consultation",

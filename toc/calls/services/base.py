@@ -154,7 +154,9 @@ def start_call(
         created_at=now,
     )
     log(call, event="create", party=state.Party.CALLER, from_state="", to_state=call.state, at=now)
-    if not Connection.objects.filter(user=callee).exists():
+    if callee.phone_dnd:
+        _not_reached(call, state.CallEvent.UNREACHABLE, channel_name=channel_name, sdp=sdp, now=now, why="dnd")
+    elif not Connection.objects.filter(user=callee).exists():
         _not_reached(call, state.CallEvent.UNREACHABLE, channel_name=channel_name, sdp=sdp, now=now)
     elif live_call_count(callee) > settings.CALL_MAX_LIVE_PER_USER:
         _not_reached(call, state.CallEvent.BUSY, channel_name=channel_name, sdp=sdp, now=now)
@@ -168,9 +170,11 @@ def start_call(
     return call
 
 
-def _not_reached(call: Call, event: state.CallEvent, *, channel_name: str, sdp: str, now: datetime) -> None:
-    """The callee cannot be rung (not signed in, or busy): their voicemail takes the call; a
-    call voicemail cannot take (a consultation) ends as unreachable or busy."""
+def _not_reached(
+    call: Call, event: state.CallEvent, *, channel_name: str, sdp: str, now: datetime, why: str = ""
+) -> None:
+    """The callee cannot be rung (Phone DND, not signed in, or busy): their voicemail takes the
+    call; a call voicemail cannot take (a consultation) ends as unreachable or busy."""
     from toc.calls.services import voicemail  # voicemail builds on this module
 
     if not voicemail.can_take(call):
@@ -181,7 +185,7 @@ def _not_reached(call: Call, event: state.CallEvent, *, channel_name: str, sdp: 
         call=call, user_id=call.caller_id, party=state.Party.CALLER, channel_name=channel_name, created_at=now
     )
     media.create_leg(worker_of(call), leg, sdp=sdp, bridge_id=bridge_id_of(call), sounds=["ringback"], loop=True)
-    voicemail.divert(call, why=event.value, now=now)
+    voicemail.divert(call, why=why or event.value, now=now)
 
 
 def schedule_ring_timeout(call: Call) -> None:

@@ -36,6 +36,7 @@ from toc.calls.services.base import (
     worker_of,
     worker_of_live_call,
 )
+from toc.lib.events import send_event
 from toc.media import control
 from toc.media.models import MediaWorker
 from toc.media.sdp import check_offer
@@ -146,6 +147,19 @@ def hang_up(*, user: User, call_id: object, now: datetime | None = None) -> Call
             return call
         apply_event(call, state.CallEvent.HANGUP, party=party_of(call, user), now=moment)
     return call
+
+
+def set_phone_dnd(*, user: User, enabled: object) -> bool:
+    """Phone DND on or off: while on, every call to the user goes straight to voicemail. All the
+    user's sessions are told (`call.phone_dnd_changed`)."""
+    if not isinstance(enabled, bool):
+        raise CallError("invalid", "Phone DND is true or false.")
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(phone_dnd=enabled)
+        user.phone_dnd = enabled
+        send_event(event_type="call.phone_dnd_changed", payload={"enabled": enabled}, user_ids=[user.pk])
+    logger.info("user %s turned Phone DND %s", user.pk, "on" if enabled else "off")
+    return enabled
 
 
 def send_dtmf(*, user: User, call_id: object, digits: object) -> Call:
