@@ -264,3 +264,38 @@ async def until_heard(phone: Client, hz: float, seconds: float = 15.0) -> None:
         if peaks(await phone.listen(0.2), 1) == [pytest.approx(hz, abs=10)]:
             return
     raise AssertionError(f"{hz} Hz was not heard within {seconds} s")
+
+
+async def test_a_message_being_left_when_the_worker_stops_is_kept(
+    alice: User, bob: User, own_channel_layer: None, open_socket: Connect
+) -> None:
+    # given alice is leaving bob (not signed in) a message, speaking her tone
+    stop = asyncio.Event()
+    worker = MediaWorkerProcess(hooks=HOOKS, capacity=4)
+    task = asyncio.create_task(worker.run(stop))
+    while not await database_sync_to_async(MediaWorker.objects.exists)():
+        await asyncio.sleep(0.05)
+    alice_socket = await socket_of(alice, open_socket)
+    phone = Client(ALICE_HZ)
+    try:
+        await alice_socket.send_json_to(
+            {"type": "call.place", "request_id": "p", "destination": "102", "sdp": await phone.offer()}
+        )
+        call_id = (await next_of_type(alice_socket, "call.placed"))["call"]["id"]
+        await phone.accept((await next_of_type(alice_socket, "call.sdp", call_id=call_id))["sdp"])
+        await asyncio.wait_for(phone.connected.wait(), TIMEOUT)
+        await until_heard(phone, 1000)  # the beep after the default greeting
+        await asyncio.sleep(2.0)
+
+        # when the worker is stopped (a deploy, SIGTERM)
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+        # then the call ended, and what she said is in bob's mailbox
+        assert (await next_call_state(alice_socket, "ended"))["end_reason"] == "failed"
+        message = await database_sync_to_async(VoicemailMessage.objects.select_related("mailbox").get)()
+        assert (message.mailbox.user_id, message.caller_name) == (bob.pk, "Alice Tester")
+        stored = await database_sync_to_async(load_audio_file)(Path(message.audio.path))
+        assert peaks(stored.astype(np.float64), 1) == [pytest.approx(ALICE_HZ, abs=10)]
+    finally:
+        await phone.close()

@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 PLAY_BEFORE_HANGUP_SECONDS = 180.0  # the longest greeting, and then some
 PLAY_BEFORE_RECORD_SECONDS = 180.0
 MAX_RECORD_SECONDS = 3600.0
+STOP_RECORDINGS_SECONDS = 10.0
 POLL_SECONDS = 0.05
 _RECORDING_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}\Z")
 
@@ -111,6 +112,7 @@ class MediaWorkerProcess:
         self.runners: dict[str, asyncio.Task[None]] = {}
         self.background: set[asyncio.Task[None]] = set()
         self.recordings: dict[str, asyncio.Event] = {}  # leg id -> set to stop its recording
+        self.recording_tasks: set[asyncio.Task[None]] = set()
         self.recordings_dir = Path(settings.VAR_DIR) / "recordings"
         if settings.MEDIA_HOST_ADDRESSES:
             restrict_host_addresses(settings.MEDIA_HOST_ADDRESSES)
@@ -140,11 +142,20 @@ class MediaWorkerProcess:
         if row is not None:
             await database_sync_to_async(self.hooks.worker_stopping)(row)
             await database_sync_to_async(MediaWorker.objects.filter(pk=row.pk).delete)()
+        await self._finish_recordings()
         for task in [*self.runners.values(), *self.background]:
             task.cancel()
         await asyncio.gather(*self.runners.values(), *self.background, return_exceptions=True)
         await self.engine.close()
         logger.info("media worker %s stopped", self.name)
+
+    async def _finish_recordings(self) -> None:
+        """Stop every recording and hand each to the call engine (a message left while the
+        worker stops is kept), waiting at most STOP_RECORDINGS_SECONDS."""
+        for stop in list(self.recordings.values()):
+            stop.set()
+        if self.recording_tasks:
+            await asyncio.wait(set(self.recording_tasks), timeout=STOP_RECORDINGS_SECONDS)
 
     def _register(self) -> None:
         MediaWorker.objects.update_or_create(
@@ -285,10 +296,11 @@ class MediaWorkerProcess:
 
         self._spawn(hang_up_when_played())
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Any) -> "asyncio.Task[None]":
         task = asyncio.create_task(coroutine)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+        return task
 
     async def _record(self, message: dict[str, Any]) -> None:
         call_id, leg_id, recording_id = str(message["call_id"]), str(message["leg_id"]), str(message["recording_id"])
@@ -300,7 +312,9 @@ class MediaWorkerProcess:
         if previous is not None:
             previous.set()
         stop = self.recordings[leg_id] = asyncio.Event()
-        self._spawn(self._record_leg(call_id, leg_id, recording_id, sounds, seconds, stop))
+        task = self._spawn(self._record_leg(call_id, leg_id, recording_id, sounds, seconds, stop))
+        self.recording_tasks.add(task)
+        task.add_done_callback(self.recording_tasks.discard)
 
     async def _stop_record(self, message: dict[str, Any]) -> None:
         stop = self.recordings.get(str(message["leg_id"]))
