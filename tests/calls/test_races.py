@@ -309,3 +309,61 @@ def test_two_consultations_of_one_call_at_once_ring_one_person(
     assert "refused" in results
     assert Call.objects.filter(consult_for=original).count() == 1
     assert Call.objects.get(pk=original.pk).held_by == "callee"
+
+
+# --- voicemail ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_an_answer_racing_the_ring_timeout_either_answers_or_goes_to_voicemail(
+    alice: User, bob: User, worker: MediaWorker, commands: list[dict[str, Any]], attempt: int
+) -> None:
+    # given a call at its ring deadline
+    from toc.voicemail.models import VoicemailCall
+
+    online(bob)
+    call = services.place_call(user=alice, channel_name="socket.a", destination="102", sdp=OFFER)
+    call.refresh_from_db()
+
+    # when bob answers as the timeout sends it to voicemail
+    results = at_once(
+        lambda: services.answer_call(user=bob, call_id=call.pk, channel_name="socket.b", sdp=OFFER),
+        lambda: services.end_unanswered_call(call_id=call.pk, now=call.ring_deadline),
+    )
+
+    # then exactly one of them happened
+    stored = Call.objects.get(pk=call.pk)
+    if isinstance(results[0], Call):
+        assert (results[1], stored.callee_id, VoicemailCall.objects.count()) == (False, bob.pk, 0)
+    else:
+        assert results[0] in ("conflict", "not_found")
+        assert (results[1], stored.callee_id, VoicemailCall.objects.count()) == (True, None, 1)
+    assert stored.state == "answered"
+    assert [command["type"] for command in commands].count("media.record") == (0 if stored.callee_id else 1)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_hash_and_hang_up_at_once_keep_the_message_once(
+    alice: User, bob: User, worker: MediaWorker, commands: list[dict[str, Any]], attempt: int, tmp_path: Any
+) -> None:
+    # given alice is leaving bob (not signed in) a message, and the worker reports it twice at once
+    from tests.audio import write_wav
+    from toc.voicemail.models import VoicemailMessage
+
+    call = services.place_call(user=alice, channel_name="socket.a", destination="102", sdp=OFFER)
+    recording = write_wav(tmp_path / "r.wav", hz=700, seconds=2)
+
+    # when
+    at_once(
+        lambda: services.recording_finished(
+            call_id=str(call.pk), recording_id=str(call.pk), recording=recording, reason="stopped"
+        ),
+        lambda: services.recording_finished(
+            call_id=str(call.pk), recording_id=str(call.pk), recording=recording, reason="hangup"
+        ),
+        lambda: services.hang_up(user=alice, call_id=call.pk),
+    )
+
+    # then one message, and the call ended
+    assert VoicemailMessage.objects.count() == 1
+    assert Call.objects.get(pk=call.pk).state == "ended"
