@@ -299,3 +299,37 @@ async def test_a_message_being_left_when_the_worker_stops_is_kept(
         assert peaks(stored.astype(np.float64), 1) == [pytest.approx(ALICE_HZ, abs=10)]
     finally:
         await phone.close()
+
+
+async def test_a_message_stops_at_the_longest_length_and_the_mailbox_hangs_up(
+    alice: User, bob: User, media_worker: MediaWorkerProcess, open_socket: Connect, tmp_path: Path, settings: Any
+) -> None:
+    # given messages are at most 2 s, and bob (not signed in) has a short greeting
+    settings.VOICEMAIL_MAX_MESSAGE_SECONDS = 2
+    await database_sync_to_async(save_greeting)(bob, write_wav(tmp_path / "g.wav", hz=500, seconds=1.0))
+    alice_socket = await socket_of(alice, open_socket)
+    phone = Client(ALICE_HZ)
+    try:
+        # when alice calls and just keeps talking
+        await alice_socket.send_json_to(
+            {"type": "call.place", "request_id": "p", "destination": "102", "sdp": await phone.offer()}
+        )
+        call_id = (await next_of_type(alice_socket, "call.placed"))["call"]["id"]
+        await phone.accept((await next_of_type(alice_socket, "call.sdp", call_id=call_id))["sdp"])
+        await asyncio.wait_for(phone.connected.wait(), TIMEOUT)
+        await until_heard(phone, 1000)
+
+        # then after 2 s of recording the message is kept, she hears the goodbye prompt, and the
+        # call ends by itself
+        for _ in range(100):
+            if await database_sync_to_async(VoicemailMessage.objects.exists)():
+                break
+            await asyncio.sleep(0.1)
+        message = await database_sync_to_async(VoicemailMessage.objects.get)()
+        assert 1.5 <= message.duration_seconds <= 2.1
+        goodbye = await phone.listen(1.0)
+        assert rms_dbfs(goodbye) > -40
+        ended = await next_call_state(alice_socket, "ended")
+        assert ended["end_reason"] == "completed"
+    finally:
+        await phone.close()
