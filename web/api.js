@@ -1,4 +1,5 @@
-// The REST API client: JSON in and out, CSRF for writes, one error type with field messages.
+// The REST API client: JSON in and out (or a FormData body, for file uploads), CSRF for
+// writes, one error type with field messages.
 
 export class ApiError extends Error {
   constructor(status, detail, errors) {
@@ -22,7 +23,9 @@ function csrfToken() {
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
   const options = { method, headers, credentials: 'same-origin' };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    options.body = body; // the browser sets the multipart Content-Type with its boundary
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body);
   }

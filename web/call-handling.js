@@ -1,8 +1,8 @@
 // Call handling that needs more than a button: the Transfer window (live search, then
-// Transfer, Attended or Voicemail), the Invite window (add people to a call), and
-// drag-and-drop: the caller's picture dragged onto a person in the Directory, Contacts or
-// Favourites shows Blind / Attended / Voicemail on that entry, and a person dragged into a
-// call window is invited.
+// Transfer, Attended or Voicemail, which sends the caller to a colleague's mailbox to leave a
+// message), the Invite window (add people to a call), and drag-and-drop: the caller's picture
+// dragged onto a person in the Directory, Contacts or Favourites shows Blind / Attended /
+// Voicemail on that entry, and a person dragged into a call window is invited.
 
 import { api } from './api.js';
 import { h, showError } from './dom.js';
@@ -10,8 +10,8 @@ import { numberToCall, personResult } from './people.js';
 
 const CALL_TYPE = 'application/x-toc-call';
 export const PERSON_TYPE = 'application/x-toc-person';
-const VOICEMAIL_UNAVAILABLE = 'Voicemail is not set up on this phone system yet, so calls cannot be sent there.';
 const VOICEMAIL_USERS_ONLY = 'Voicemail transfer works only to users of the system.';
+const VOICEMAIL_CHOOSE = 'Voicemail: choose a colleague, and the caller leaves them a message.';
 const DROP_KINDS = [
   ['blind', 'Blind'],
   ['attended', 'Attended'],
@@ -125,11 +125,19 @@ export class CallHandling {
     this.buttons[this.mode === 'invite' ? 'invite' : 'blind'].focus();
   }
 
+  // Voicemail takes a user of the system: a colleague chosen from the matches, or an
+  // extension typed in (the server says if nobody has it).
   paintChoice() {
-    const isUser = this.choice ? this.choice.isUser : /^[0-9]{3,4}$/.test(this.input.value.trim());
-    this.buttons.voicemail.disabled = true;
-    this.buttons.voicemail.title = isUser ? VOICEMAIL_UNAVAILABLE : VOICEMAIL_USERS_ONLY;
-    this.voicemailNote.textContent = isUser ? VOICEMAIL_UNAVAILABLE : VOICEMAIL_USERS_ONLY;
+    const typed = this.input.value.trim();
+    const isUser = this.choice ? this.choice.isUser : /^[0-9]{3,4}$/.test(typed);
+    const who = this.choice ? this.choice.name : `extension ${typed}`;
+    const caller = this.session ? this.session.counterpart.name || this.session.counterpart.number || 'The caller' : 'The caller';
+    let note = VOICEMAIL_USERS_ONLY;
+    if (isUser) note = `Voicemail: ${caller} leaves a message for ${who}.`;
+    else if (!typed) note = VOICEMAIL_CHOOSE;
+    this.buttons.voicemail.disabled = !isUser;
+    this.buttons.voicemail.title = isUser ? `Send ${caller} to the voicemail of ${who}` : note;
+    this.voicemailNote.textContent = note;
   }
 
   async perform(kind) {
@@ -152,15 +160,15 @@ export class CallHandling {
 
   // Does one kind of transfer (or the invite); the refusal's words, or '' when it was done.
   async run(session, kind, destination, name = '') {
-    if (kind === 'voicemail') return VOICEMAIL_UNAVAILABLE;
     if (kind === 'attended') {
       // The consultation opens its own window, where a refusal shows.
       await this.softphone.consult(session, destination, { name });
       return '';
     }
-    const reply = kind === 'invite'
-      ? await this.softphone.addPeople(session, destination)
-      : await this.softphone.transfer(session, destination);
+    let reply;
+    if (kind === 'invite') reply = await this.softphone.addPeople(session, destination);
+    else if (kind === 'voicemail') reply = await this.softphone.act(session, 'call.transfer_voicemail', { destination });
+    else reply = await this.softphone.transfer(session, destination);
     if (reply) return '';
     const message = session.error;
     session.error = '';
@@ -171,7 +179,7 @@ export class CallHandling {
   // ---- drag and drop ----
 
   dragStart(session, event) {
-    if (!session.id || !session.call || session.call.state !== 'answered') {
+    if (!session.id || !session.call || session.call.state !== 'answered' || session.call.voicemail) {
       event.preventDefault();
       return;
     }
@@ -188,7 +196,7 @@ export class CallHandling {
   }
 
   dragOverWindow(session, event) {
-    if (event.dataTransfer.types.includes(PERSON_TYPE)) {
+    if (event.dataTransfer.types.includes(PERSON_TYPE) && !(session.call && session.call.voicemail)) {
       event.preventDefault();
       event.dataTransfer.dropEffect = 'copy';
     }
@@ -196,7 +204,7 @@ export class CallHandling {
 
   async dropOnWindow(session, event) {
     const person = readPerson(event);
-    if (!person) return;
+    if (!person || (session.call && session.call.voicemail)) return;
     event.preventDefault();
     const message = await this.run(session, 'invite', person.number, person.name);
     if (message) {
@@ -216,7 +224,7 @@ export class CallHandling {
       this.showDropOptions(row);
       const kind = dropKindAt(row, event.clientX);
       row.querySelectorAll('.drop-option').forEach((option) => option.classList.toggle('over', option.dataset.kind === kind));
-      if (kind !== 'voicemail') {
+      if (kind !== 'voicemail' || isUserRow(row)) {
         event.preventDefault();
         event.dataTransfer.dropEffect = 'move';
       }
@@ -226,7 +234,7 @@ export class CallHandling {
       const session = this.dragging;
       if (!row || !session) return;
       const kind = dropKindAt(row, event.clientX);
-      if (kind === 'voicemail') return;
+      if (kind === 'voicemail' && !isUserRow(row)) return;
       event.preventDefault();
       const { number, name } = row.dataset;
       this.dragEnd();
@@ -241,16 +249,20 @@ export class CallHandling {
   showDropOptions(row) {
     if (row.querySelector('.drop-options')) return;
     this.directoryList.querySelectorAll('.drop-options').forEach((options) => options.remove());
-    const isUser = row.dataset.kind === 'colleague';
+    const isUser = isUserRow(row);
     row.append(h('div', { class: 'drop-options', role: 'group', 'aria-label': `Transfer to ${row.dataset.name}` },
       DROP_KINDS.map(([kind, label]) => {
-        const disabled = kind === 'voicemail';
-        const reason = isUser ? VOICEMAIL_UNAVAILABLE : VOICEMAIL_USERS_ONLY;
-        return h('div', {
-          class: `drop-option${disabled ? ' disabled' : ''}`, dataset: { kind }, title: disabled ? reason : `${label} transfer`,
-        }, label);
+        const disabled = kind === 'voicemail' && !isUser;
+        let title = `${label} transfer`;
+        if (kind === 'voicemail') title = isUser ? `Send the caller to the voicemail of ${row.dataset.name}` : VOICEMAIL_USERS_ONLY;
+        return h('div', { class: `drop-option${disabled ? ' disabled' : ''}`, dataset: { kind }, title }, label);
       })));
   }
+}
+
+// Only users of the system (Directory entries with an extension) have a voicemail.
+function isUserRow(row) {
+  return row.dataset.kind === 'colleague';
 }
 
 // The options lie side by side over the entry (Blind, Attended, Voicemail): which one is

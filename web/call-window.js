@@ -23,6 +23,27 @@ function endedText(message) {
   return `Call ended: ${message}`;
 }
 
+// A call in voicemail: leaving a message for someone, in a mailbox's menu (*86, *84), or
+// hearing a greeting (*85, whose counterpart is "Voicemail of <name>").
+function voicemailText(session) {
+  const { name, number } = session.counterpart;
+  if (session.call.voicemail === 'deposit') return `Voicemail: leaving a message for ${name || number || 'them'}`;
+  if (session.call.voicemail === 'greeting') {
+    const owner = (name || '').replace(/^Voicemail of /, '');
+    return owner && owner !== 'Voicemail' ? `Greeting of ${owner}` : 'Your greeting';
+  }
+  return 'Voicemail';
+}
+
+// Why call handling is off during a call in voicemail (the server refuses it too).
+const VOICEMAIL_REASONS = {
+  hold: 'A call in voicemail cannot be put on hold.',
+  transfer: 'A call in voicemail cannot be transferred.',
+  park: 'A call in voicemail cannot be parked.',
+  invite: 'Nobody can be invited into a call in voicemail.',
+  switch: 'A call in voicemail cannot be switched to another device.',
+};
+
 // The words under the caller's name; the e2e tests read them from `.call-state`.
 export function stateText(session) {
   switch (session.phase) {
@@ -38,6 +59,7 @@ export function stateText(session) {
   const state = session.call ? session.call.state : 'dialing';
   const call = session.call || {};
   if (state === 'answered' && call.awaiting_pin) return 'Enter the room’s PIN on the keypad, then #';
+  if (state === 'answered' && call.voicemail) return voicemailText(session);
   if (state === 'answered' && call.held_by_me) return call.conference ? 'On hold: the others go on without you' : 'On hold';
   if (state === 'answered' && call.on_hold) return `${session.counterpart.name || 'The other side'} put you on hold`;
   if (state === 'parked') return `Parked at ${call.park_slot}`;
@@ -202,7 +224,10 @@ export class CallWindows {
     element.dataset.held = session.call && (session.call.held_by_me || session.call.on_hold) ? 'true' : 'false';
     if (session.id) element.dataset.callId = session.id;
     else delete element.dataset.callId;
-    if (/\p{L}/u.test(title)) parts.avatar.textContent = initials(title);
+    const inVoicemail = Boolean(session.call && session.call.voicemail && session.call.state !== 'ended');
+    element.dataset.voicemail = inVoicemail ? session.call.voicemail : '';
+    if (inVoicemail && session.call.voicemail !== 'deposit') parts.avatar.replaceChildren(icon('voicemail'));
+    else if (/\p{L}/u.test(title)) parts.avatar.textContent = initials(title);
     else parts.avatar.replaceChildren(icon('phone'));
     parts.name.textContent = title;
     parts.number.textContent = detail;
@@ -239,6 +264,11 @@ export class CallWindows {
       mute.replaceChild(icon(session.muted ? 'mic-off' : 'mic'), mute.firstChild);
       element.querySelector('[data-action="keypad"]').disabled = !answered;
       if (!answered) this.showKeypad(view, false);
+      // The mailbox menu runs on keypad keys: its keypad opens by itself, once.
+      if (answered && session.call.voicemail === 'menu' && !view.keypadOpened) {
+        view.keypadOpened = true;
+        this.showKeypad(view, true);
+      }
       element.classList.toggle('over', over);
       this.patchHandling(session, view, { answered: Boolean(answered), over });
     }
@@ -267,7 +297,23 @@ export class CallWindows {
       control.disabled = busy || consultation;
       control.title = conference ? 'Not in a conference.' : (call.on_hold ? 'The other side has put the call on hold.' : '');
     }
-    element.querySelector('[data-action="invite"]').disabled = held || Boolean(call.on_hold) || consultation;
+    const invite = element.querySelector('[data-action="invite"]');
+    invite.disabled = held || Boolean(call.on_hold) || consultation;
+    invite.title = '';
+    const switchDevice = element.querySelector('[data-action="switch"]');
+    switchDevice.disabled = false;
+    switchDevice.title = '';
+    if (call.voicemail) {
+      for (const [action, reason] of Object.entries(VOICEMAIL_REASONS)) {
+        const control = element.querySelector(`[data-action="${action}"]`);
+        control.disabled = true;
+        control.title = reason;
+      }
+      parts.devices.hidden = true;
+    }
+    parts.avatar.setAttribute('draggable', String(!call.voicemail));
+    parts.avatar.classList.toggle('drag-handle', !call.voicemail);
+    parts.avatar.title = call.voicemail ? '' : 'Drag onto a person to transfer the call';
     if (parts.handling.hidden) parts.devices.hidden = true;
     this.patchRoster(session, view, conference);
   }

@@ -14,6 +14,7 @@ import { paintDot, presenceText, PresenceMenu } from './presence.js';
 import { Preferences } from './preferences.js';
 import { Softphone } from './softphone.js';
 import { Ringer } from './tones.js';
+import { Voicemail } from './voicemail.js';
 
 let me = null;
 let view = 'contacts';
@@ -54,6 +55,8 @@ const socket = new EventSocket({
     // Calls and history come from their own endpoints: if they fail, the rest still loads.
     softphone.resync();
     parked.refresh();
+    voicemail.refresh();
+    if (view === 'voicemail') voicemail.settings.refresh();
     if (view === 'phone') phone.refresh();
     else phone.loadBadge();
   },
@@ -75,6 +78,8 @@ const socket = new EventSocket({
       parked.refresh();
     } else if (event.type === 'call.history_changed') {
       phone.historyChanged(event);
+    } else if (event.type === 'voicemail.changed') {
+      voicemail.changed(event);
     }
   },
 });
@@ -92,6 +97,7 @@ const preferences = new Preferences({ onSaved: meChanged });
 softphone.ui = new CallHandling({ softphone, directoryList: document.getElementById('list') });
 const parked = new ParkedCalls({ onPickUp: (slot, name) => softphone.call(slot, { name }) });
 const conference = new ConferenceWindow({ softphone, getMe: () => me });
+const voicemail = new Voicemail({ onCall: (number, name) => softphone.call(number, { name }), getMe: () => me });
 
 // For the end-to-end tests and for diagnosing calls from the browser's console.
 window.toc = { softphone };
@@ -116,11 +122,14 @@ function showView(next) {
   document.getElementById('preferences-view').hidden = next !== 'preferences';
   document.getElementById('parked-view').hidden = next !== 'parked';
   document.getElementById('conference-view').hidden = next !== 'conference';
+  document.getElementById('voicemail-view').hidden = next !== 'voicemail';
   if (next === 'preferences' && me) preferences.show(me);
   if (next === 'parked') parked.refresh();
   if (next === 'conference') conference.show();
   if (next === 'phone') phone.show();
   else phone.hide();
+  if (next === 'voicemail') voicemail.show();
+  else voicemail.hide();
 }
 
 document.querySelectorAll('.rail-button[data-view]').forEach((button) =>
@@ -160,6 +169,8 @@ document.addEventListener('keydown', (event) => {
   } else if (event.altKey && event.key === '2') {
     showView('phone');
     phone.focusDialPad();
+  } else if (event.altKey && event.key === '5') {
+    showView('voicemail');
   } else if (event.altKey && event.key === '7') {
     showView('conference');
   } else if (event.altKey && event.key === '9') {

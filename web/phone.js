@@ -1,9 +1,11 @@
-// The Phone view: the dial pad with Redial, the calling-device selector (bottom right) and the
-// headset button (top right) in the list pane; the call history (All / Missed) in the content
-// pane; the missed-calls badge on the rail's Phone button.
+// The Phone view: the dial pad with Redial, the calling-device selector (bottom right), the
+// Access Codes menu (Voicemail dials *86) and the headset button (top right) in the list pane;
+// the call history (All / Missed) in the content pane; the missed-calls badge on the rail's
+// Phone button.
 
 import { api } from './api.js';
 import { h, icon, showError } from './dom.js';
+import { PopupMenu } from './menu.js';
 import { cleanNumber, lastDialled } from './softphone.js';
 
 const OUTCOME_WORDS = {
@@ -15,6 +17,8 @@ const OUTCOME_WORDS = {
   failed: 'Failed',
 };
 const DIRECTION_WORDS = { incoming: 'Incoming call', outgoing: 'Outgoing call', missed: 'Missed call' };
+// Access Codes: feature codes dialled from the menu (the dial plan is the server's).
+const ACCESS_CODES = [['*86', 'Voicemail', 'voicemail']];
 const DIRECTION_ICONS = { incoming: 'phone-incoming', outgoing: 'phone-outgoing', missed: 'phone-missed' };
 
 function duration(row) {
@@ -67,6 +71,14 @@ export class Phone {
     document.getElementById('call-button').addEventListener('click', () => this.dial());
     this.redial.addEventListener('click', () => this.callNumber(lastDialled()));
     document.getElementById('headset-button').addEventListener('click', () => this.devices.open());
+    this.accessCodes = new PopupMenu(document.getElementById('access-codes-menu'));
+    const accessButton = document.getElementById('access-codes-button');
+    accessButton.addEventListener('click', () => {
+      if (this.accessCodes.isOpen) this.accessCodes.close();
+      else this.accessCodes.open(ACCESS_CODES.map(([code, label, glyph]) => ({
+        name: code, label: `${label} (${code})`, glyph, action: () => this.callNumber(code, label),
+      })), { button: accessButton });
+    });
     this.device.addEventListener('change', () => this.saveDevice());
     document.querySelectorAll('[data-history-tab]').forEach((tab) =>
       tab.addEventListener('click', () => this.showTab(tab.dataset.historyTab)));
@@ -167,6 +179,7 @@ export class Phone {
 
   hide() {
     this.visible = false;
+    this.accessCodes.close({ restoreFocus: false });
   }
 
   focusDialPad() {

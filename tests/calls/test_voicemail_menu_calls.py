@@ -158,7 +158,7 @@ def test_recording_the_unavailable_greeting_by_phone_then_hearing_it_with_85(
         }
     ]
     press(alice, call, "#")
-    assert commands[-2]["type"] == "media.stop_record"
+    assert commands[-1]["type"] == "media.stop_record"
     greeting = write_wav(tmp_path / "g.wav", hz=900, seconds=2)
     services.recording_finished(
         call_id=str(call.pk), recording_id=f"{call.pk}-unavailable", recording=greeting, reason="stopped"
@@ -424,3 +424,51 @@ def test_a_greetings_manager_records_the_company_greeting_by_phone(
 def acme_id(user: User) -> int:
     assert user.organisation_id is not None
     return user.organisation_id
+
+
+def test_a_quick_hash_and_1_never_says_saved_before_the_recording_is_in(
+    alice: User, worker: MediaWorker, commands: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    # given alice records her name
+    with_pin(alice)
+    call = dial(alice, "*86")
+    press(alice, call, PIN + "#")
+    press(alice, call, "03")
+    commands.clear()
+
+    # when # and 1 arrive together, before the worker has handed the recording back
+    press(alice, call, "#1")
+
+    # then only the stop went out: nothing was said, nothing saved
+    assert [command["type"] for command in commands] == ["media.stop_record"]
+    assert not Mailbox.objects.get(user=alice).name_recording
+
+    # when the recording is in, she is offered the review, and 1 saves it
+    name = write_wav(tmp_path / "n.wav", hz=900, seconds=2)
+    services.recording_finished(call_id=str(call.pk), recording_id=f"{call.pk}-name", recording=name, reason="stopped")
+    press(alice, call, "1")
+    assert played(commands) == [
+        (["prompt:voicemail-review-menu"], False),
+        (["prompt:voicemail-recording-saved", "prompt:voicemail-options-menu"], False),
+    ]
+    assert Mailbox.objects.get(user=alice).name_recording.read() == name.read_bytes()
+
+
+def test_accepting_an_empty_recording_says_nothing_was_recorded(
+    alice: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given alice pressed # before the beep: the worker hands back no recording
+    with_pin(alice)
+    call = dial(alice, "*86")
+    press(alice, call, PIN + "#")
+    press(alice, call, "01#")
+    services.recording_finished(
+        call_id=str(call.pk), recording_id=f"{call.pk}-unavailable", recording=None, reason="stopped"
+    )
+
+    # when she accepts
+    press(alice, call, "1")
+
+    # then
+    assert played(commands)[-1] == (["prompt:voicemail-nothing-recorded", "prompt:voicemail-options-menu"], False)
+    assert not Mailbox.objects.get(user=alice).unavailable_greeting

@@ -185,7 +185,7 @@ def test_blind_transfer_from_the_transfer_window(new_context: Any, browser_with_
     dialog = bob_page.locator("#transfer-dialog")
     dialog.get_by_label("Name or number").fill("Dave")
     dialog.locator(".transfer-result", has_text="Dave Tester").click()
-    expect(dialog.get_by_role("button", name="Voicemail")).to_be_disabled()
+    expect(dialog.get_by_role("button", name="Voicemail")).to_be_enabled()
     dialog.get_by_role("button", name="Transfer").click()
 
     # then bob is out of the call, dave's phone rings with the transfer, alice hears ringback

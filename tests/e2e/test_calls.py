@@ -258,7 +258,7 @@ def test_a_call_survives_a_restart_of_the_web_process(
     expect(alice_page.locator("#call-windows .call-state")).to_have_text(re.compile("Call ended"))
 
 
-def test_the_callee_declines(new_context: Any) -> None:
+def test_the_callee_declines_and_the_caller_reaches_voicemail(new_context: Any) -> None:
     # given
     _, bob, alice_page, bob_page = signed_in_pair(new_context)
     call_from_directory(alice_page, bob)
@@ -266,17 +266,21 @@ def test_the_callee_declines(new_context: Any) -> None:
     # when
     bob_page.locator(".call-toast").get_by_role("button", name="Decline").click()
 
-    # then
-    expect(call_window(alice_page).locator(".call-state")).to_have_text(re.compile("Bob Tester declined the call."))
+    # then alice is in bob's voicemail, bob's toast is gone, and his history says so
+    expect(call_window(alice_page).locator(".call-state")).to_have_text(
+        re.compile("Voicemail: leaving a message for Bob Tester")
+    )
     expect(bob_page.locator(".call-toast")).to_have_count(0)
-    assert Call.objects.get().end_reason == "declined"
-    assert set(CallRecord.objects.values_list("direction", "outcome")) == {
-        ("outgoing", "declined"),
-        ("incoming", "declined"),
+    call_window(alice_page).get_by_role("button", name="Hang up").click()
+    expect(alice_page.locator("#call-windows .call-state")).to_have_text(re.compile("Call ended"))
+    assert Call.objects.get().end_reason == "completed"
+    assert set(CallRecord.objects.values_list("direction", "outcome", "note")) == {
+        ("outgoing", "completed", ""),
+        ("incoming", "voicemail", "Sent to voicemail."),
     }
 
 
-def test_no_answer_within_the_ring_timeout_is_a_missed_call(new_context: Any) -> None:
+def test_no_answer_within_the_ring_timeout_is_a_missed_call_and_goes_to_voicemail(new_context: Any) -> None:
     # given a 3 s ring timeout
     _, bob, alice_page, bob_page = signed_in_pair(new_context, ring_timeout_seconds=3)
 
@@ -284,16 +288,16 @@ def test_no_answer_within_the_ring_timeout_is_a_missed_call(new_context: Any) ->
     call_from_directory(alice_page, bob)
     expect(bob_page.locator(".call-toast")).to_be_visible()
 
-    # then the ring timeout ends it on both sides, and bob sees a missed call
+    # then at the ring timeout alice reaches bob's voicemail, and bob sees a missed call
     expect(call_window(alice_page).locator(".call-state")).to_have_text(
-        re.compile("Bob Tester did not answer."), timeout=10_000
+        re.compile("Voicemail: leaving a message for Bob Tester"), timeout=10_000
     )
     expect(bob_page.locator(".call-toast")).to_have_count(0)
     expect(bob_page.locator("#missed-badge")).to_have_text("1")
     rows = history_rows(bob_page)
     expect(rows.first).to_have_attribute("data-direction", "missed")
     expect(bob_page.locator("#missed-badge")).to_be_hidden()
-    assert Call.objects.get().end_reason == "no_answer"
+    assert CallRecord.objects.get(owner=bob).outcome == "voicemail"
 
 
 def test_the_caller_cancels_before_the_answer(new_context: Any) -> None:

@@ -59,8 +59,12 @@ def test_choosing_the_busy_greeting_and_email(bob: User, bob_client: APIClient) 
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
-        ({"greeting_choice": "vacation"}, {"mailbox": ["greeting_choice: Choose unavailable or busy."]}),
-        ({"email_enabled": "yes"}, {"mailbox": ["email_enabled: Choose true or false."]}),
+        ({"greeting_choice": "vacation"}, {"greeting_choice": ["Choose unavailable or busy."]}),
+        ({"email_enabled": "yes"}, {"email_enabled": ["Choose true or false."]}),
+        (
+            {"greeting_choice": "x", "email_enabled": 1},
+            {"greeting_choice": ["Choose unavailable or busy."], "email_enabled": ["Choose true or false."]},
+        ),
         ({"pin_hash": "x"}, {"pin_hash": ["This cannot be changed here."]}),
     ],
 )
@@ -91,10 +95,13 @@ def test_uploading_hearing_and_deleting_my_greeting(
     samples = load_audio_file(Path(stored.path))
     assert samples.size == 96_000
 
-    # and he can hear it
+    # and he can hear it, and seek in it
     heard = bob_client.get(url)
     assert (heard.status_code, heard["Content-Type"]) == (200, "audio/wav")
     assert b"".join(heard.streaming_content) == Path(stored.path).read_bytes()  # type: ignore[attr-defined]
+    part = bob_client.get(url, HTTP_RANGE="bytes=44-143")
+    assert (part.status_code, part["Content-Range"]) == (206, f"bytes 44-143/{Path(stored.path).stat().st_size}")
+    assert b"".join(part.streaming_content) == Path(stored.path).read_bytes()[44:144]  # type: ignore[attr-defined]
 
     # when he deletes it, the file goes and the default greeting is back
     with django_capture_on_commit_callbacks(execute=True):

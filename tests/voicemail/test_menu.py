@@ -15,6 +15,7 @@ from toc.voicemail.menu import (
     RecordingDone,
     SaveMessage,
     SaveRecording,
+    SaveResult,
     Say,
     SetPin,
     Step,
@@ -175,7 +176,12 @@ def test_recording_the_unavailable_greeting_with_review_and_re_record() -> None:
     menu, actions = press(menu, "1")
     assert actions == [Say(("voicemail-record-after-tone",)), Record(Recording.UNAVAILABLE)]
     menu, actions = press(menu, "#")
-    assert actions == [StopRecording(), Say(("voicemail-review-menu",))]
+    assert (menu.step, actions) == (Step.STOPPING, [StopRecording()])
+
+    # then the review is offered once the recording is in (keys meanwhile are ignored)
+    assert press(menu, "1") == (menu, [])
+    menu, actions = m.handle(menu, RecordingDone())
+    assert (menu.step, actions) == (Step.REVIEW, [Say(("voicemail-review-menu",))])
 
     # when 2 (hear it), then 3 (record again), which stops by itself this time
     menu, actions = press(menu, "2")
@@ -187,13 +193,37 @@ def test_recording_the_unavailable_greeting_with_review_and_re_record() -> None:
 
     # when 1 (accept)
     menu, actions = press(menu, "1")
+    assert (menu.step, actions) == (Step.SAVING, [SaveRecording(Recording.UNAVAILABLE)])
 
-    # then it is saved and the options are offered again
-    assert actions == [
-        SaveRecording(Recording.UNAVAILABLE),
-        Say(("voicemail-recording-saved", "voicemail-options-menu")),
-    ]
+    # then once it is saved, the options are offered again
+    menu, actions = m.handle(menu, SaveResult(saved=True))
+    assert actions == [Say(("voicemail-recording-saved", "voicemail-options-menu"))]
     assert (menu.step, menu.recording) == (Step.OPTIONS, None)
+
+
+def test_accepting_when_nothing_was_recorded_says_so() -> None:
+    # given # was pressed before the beep: the recording is in, and empty
+    menu, _ = press(signed_in(), "03#")
+    menu, _ = m.handle(menu, RecordingDone())
+
+    # when 1 (accept), and nothing could be saved
+    menu, _ = press(menu, "1")
+    menu, actions = m.handle(menu, SaveResult(saved=False))
+
+    # then
+    assert actions == [Say(("voicemail-nothing-recorded", "voicemail-options-menu"))]
+    assert menu.step is Step.OPTIONS
+
+
+def test_the_company_greeting_is_option_9_for_greetings_managers_only() -> None:
+    manager, _ = m.start(extension="101", new=(), old=(), can_record_company=True)
+    manager, _ = press(manager, "2580#")
+    manager, _ = m.handle(manager, PinResult(accepted=True))
+    manager, said = press(manager, "0")
+    assert said == [Say(("voicemail-options-menu", "voicemail-options-company"))]
+    assert press(manager, "9")[1] == [Say(("voicemail-record-after-tone",)), Record(Recording.COMPANY)]
+    plain, _ = press(signed_in(), "0")
+    assert press(plain, "9") == (plain, [])
 
 
 def test_busy_greeting_and_name_are_options_2_and_3() -> None:

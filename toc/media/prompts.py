@@ -50,6 +50,7 @@ PROMPTS: dict[str, str] = {
     "voicemail-record-after-tone": "Record after the tone, then press the hash key.",
     "voicemail-review-menu": "Press 1 to accept, 2 to listen to it, or 3 to record it again.",
     "voicemail-recording-saved": "Saved.",
+    "voicemail-nothing-recorded": "Nothing was recorded.",
     "voicemail-enter-new-pin": "Please enter your new PIN, then press the hash key.",
     "voicemail-enter-pin-again": "Please enter the new PIN again, then press the hash key.",
     "voicemail-pin-invalid": "That PIN is too simple. Use four to eight digits that are not a run or your extension.",

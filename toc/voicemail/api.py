@@ -91,25 +91,30 @@ class MessageAudioApi(APIView):
         message = selectors.get_message_for_user(user=member(request), message_id=message_id)
         if message is None or not message.audio.name:
             raise NotFound("That message does not exist.")
-        name = message.audio.name
-        size = default_storage.size(name)
-        wanted = RANGE.match(request.headers.get("Range", ""))
-        if wanted is None or size == 0:
-            response: HttpResponseBase = FileResponse(default_storage.open(name, "rb"), content_type="audio/wav")
-            response["Accept-Ranges"] = "bytes"
-            response["Cache-Control"] = "private, no-store"
-            return response
-        first, last = _byte_range(wanted.group(1), wanted.group(2), size)
-        if first is None or last is None:
-            refused = HttpResponse(status=416)
-            refused["Content-Range"] = f"bytes */{size}"
-            return refused
-        response = StreamingHttpResponse(_read(name, first, last), status=206, content_type="audio/wav")
-        response["Content-Range"] = f"bytes {first}-{last}/{size}"
-        response["Content-Length"] = str(last - first + 1)
+        return audio_response(request, message.audio.name)
+
+
+def audio_response(request: Request, name: str) -> HttpResponseBase:
+    """A stored WAV, whole or the byte range asked for (206; 416 when it cannot be met), so that
+    players can seek; never cached by the browser."""
+    size = default_storage.size(name)
+    wanted = RANGE.match(request.headers.get("Range", ""))
+    if wanted is None or size == 0:
+        response: HttpResponseBase = FileResponse(default_storage.open(name, "rb"), content_type="audio/wav")
         response["Accept-Ranges"] = "bytes"
         response["Cache-Control"] = "private, no-store"
         return response
+    first, last = _byte_range(wanted.group(1), wanted.group(2), size)
+    if first is None or last is None:
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
+    response = StreamingHttpResponse(_read(name, first, last), status=206, content_type="audio/wav")
+    response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Content-Length"] = str(last - first + 1)
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _byte_range(start: str, end: str, size: int) -> tuple[int | None, int | None]:
@@ -226,7 +231,7 @@ class MyMailboxApi(APIView):
                 user=user, greeting_choice=data.get("greeting_choice"), email_enabled=data.get("email_enabled")
             )
         except VoicemailError as error:
-            raise ValidationError({"mailbox": [error.message]}) from error
+            raise ValidationError({field: [sentence] for field, sentence in error.errors.items()}) from error
         return Response(describe_mailbox(mailbox))
 
 
@@ -244,9 +249,7 @@ class GreetingApi(APIView):
         field = getattr(self._mailbox(request, user_id, kind), services.GREETING_FIELDS[kind])
         if not field:
             raise NotFound("That greeting has not been recorded.")
-        response = FileResponse(default_storage.open(field.name, "rb"), content_type="audio/wav")
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return audio_response(request, field.name)
 
     @extend_schema(
         request={
@@ -341,9 +344,7 @@ class CompanyGreetingAudioApi(APIView):
         _, greeting = _greeting_for(request)
         if not greeting.audio:
             raise NotFound("No company greeting has been recorded.")
-        response = FileResponse(default_storage.open(str(greeting.audio.name), "rb"), content_type="audio/wav")
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return audio_response(request, str(greeting.audio.name))
 
     @extend_schema(
         request={

@@ -7,9 +7,10 @@ check or set the PIN, save or delete a message, hang up). Prompt names are those
 
     PIN ──#──> (CheckPin) ──accepted──> MAIN ──1/2──> LISTEN (new / old messages)
                             └─wrong──> PIN;  locked ──> goodbye
-    MAIN ──0──> OPTIONS ──1/2/3/9──> RECORDING (Unavailable / Busy greeting / name / company) ──#──> REVIEW
+    MAIN ──0──> OPTIONS ──1/2/3/9──> RECORDING (Unavailable / Busy greeting / name / company)
                         └──5──> NEW_PIN ──#──> CONFIRM_PIN ──#──> (SetPin) OPTIONS
-    REVIEW: 1 accept, 2 hear it, 3 record again.   LISTEN: 1 replay, 2 save, 3 delete, # next.
+    RECORDING ──#──> STOPPING ──(RecordingDone)──> REVIEW: 1 accept ──> SAVING ──(SaveResult)──> OPTIONS,
+    2 hear it, 3 record again.   LISTEN: 1 replay, 2 save, 3 delete, # next.
     * goes back (MAIN from LISTEN and OPTIONS; clears the digits while typing a PIN).
 """
 
@@ -27,7 +28,9 @@ class Step(StrEnum):
     LISTEN = "listen"
     OPTIONS = "options"
     RECORDING = "recording"
+    STOPPING = "stopping"  # # pressed: waiting for the recording to be in
     REVIEW = "review"
+    SAVING = "saving"  # 1 pressed: waiting to hear whether there was anything to save
     NEW_PIN = "new_pin"
     CONFIRM_PIN = "confirm_pin"
     GOODBYE = "goodbye"
@@ -56,10 +59,15 @@ class PinResult:
 
 @dataclass(frozen=True)
 class RecordingDone:
-    """The recording stopped by itself (its longest length, or silence)."""
+    """The recording is in (after #, or at its longest length)."""
 
 
-Event = Key | PinResult | RecordingDone
+@dataclass(frozen=True)
+class SaveResult:
+    saved: bool  # False: nothing had been recorded
+
+
+Event = Key | PinResult | RecordingDone | SaveResult
 
 
 # --- actions --------------------------------------------------------------------------------
@@ -213,9 +221,14 @@ def handle(menu: Menu, event: Event) -> tuple[Menu, list[Action]]:
     if isinstance(event, PinResult):
         return _pin_result(menu, event)
     if isinstance(event, RecordingDone):
-        if menu.step is Step.RECORDING:
+        if menu.step in (Step.RECORDING, Step.STOPPING):
             return _to(menu, Step.REVIEW), [Say(("voicemail-review-menu",))]
         return menu, []
+    if isinstance(event, SaveResult):
+        if menu.step is not Step.SAVING:
+            return menu, []
+        said = "voicemail-recording-saved" if event.saved else "voicemail-nothing-recorded"
+        return _to(menu, Step.OPTIONS, recording=None), [Say((said, *_options_menu(menu)))]
     handlers = {
         Step.PIN: _typing_pin,
         Step.MAIN: _main,
@@ -332,8 +345,10 @@ def _record(menu: Menu, kind: Recording) -> tuple[Menu, list[Action]]:
 
 
 def _recording(menu: Menu, key: str) -> tuple[Menu, list[Action]]:
+    """# stops the recording; the review is offered once it is in (`RecordingDone`), so a quick
+    "1 to accept" never races the recording."""
     if key == "#":
-        return _to(menu, Step.REVIEW), [StopRecording(), Say(("voicemail-review-menu",))]
+        return _to(menu, Step.STOPPING), [StopRecording()]
     return menu, []
 
 
@@ -341,10 +356,7 @@ def _review(menu: Menu, key: str) -> tuple[Menu, list[Action]]:
     kind = menu.recording
     assert kind is not None
     if key == "1":
-        return _to(menu, Step.OPTIONS, recording=None), [
-            SaveRecording(kind),
-            Say(("voicemail-recording-saved", *_options_menu(menu))),
-        ]
+        return _to(menu, Step.SAVING), [SaveRecording(kind)]
     if key == "2":
         return menu, [PlayRecording(kind), Say(("voicemail-review-menu",))]
     if key == "3":

@@ -38,12 +38,14 @@ logger = logging.getLogger(__name__)
 
 
 class VoicemailError(Exception):
-    """A request voicemail refuses; nothing was changed. `code` is for clients."""
+    """A request voicemail refuses; nothing was changed. `code` is for clients; `errors` says
+    which fields were wrong, in sentences, when there are several."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.errors = errors or {}
 
 
 def get_mailbox(*, user: User) -> Mailbox:
@@ -277,7 +279,7 @@ def update_settings(*, user: User, greeting_choice: object = None, email_enabled
     if email_enabled is not None and not isinstance(email_enabled, bool):
         errors["email_enabled"] = "Choose true or false."
     if errors:
-        raise VoicemailError("invalid", "; ".join(f"{key}: {value}" for key, value in errors.items()))
+        raise VoicemailError("invalid", " ".join(errors.values()), errors=errors)
     with transaction.atomic():
         mailbox = Mailbox.objects.select_for_update().get(pk=get_mailbox(user=user).pk)
         if greeting_choice is not None:

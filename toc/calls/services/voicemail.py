@@ -19,7 +19,7 @@ finished recording take their turns.
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -147,7 +147,7 @@ def recording_finished(*, call_id: str, recording_id: str, recording: Path | Non
             kind = recording_id.rsplit("-", 1)[-1]
             if recording is not None and kind in mailboxes.RECORDABLE:
                 mailboxes.keep_pending(call_id=call.pk, kind=kind, recording=recording)
-            if reason == "limit":
+            if reason in ("stopped", "limit"):
                 _advance(call, session, [phone_menu.RecordingDone()])
 
 
@@ -385,10 +385,10 @@ def _carry_out(
             mailboxes.set_pin(user=mailbox.user, pin=action.pin)
         elif isinstance(action, phone_menu.SaveMessage | phone_menu.DeleteMessage):
             _file_message(mailbox, action)
-        elif isinstance(action, phone_menu.SaveRecording) and action.kind is phone_menu.Recording.COMPANY:
-            _quietly_refused(lambda: company.accept_recorded(user=mailbox.user, call_id=call.pk))
         elif isinstance(action, phone_menu.SaveRecording):
-            mailboxes.accept_pending(mailbox_id=mailbox.pk, call_id=call.pk, kind=action.kind.value)
+            saved = _accept(call, mailbox, action.kind)
+            menu, more = phone_menu.handle(menu, phone_menu.SaveResult(saved=saved))
+            queue.extendleft(reversed(more))
         elif isinstance(action, phone_menu.HangUp):
             out.hang_up = True
     if flush:
@@ -412,12 +412,16 @@ def _check_pin(call: Call, mailbox: Mailbox, pin: str) -> phone_menu.PinResult:
     return phone_menu.PinResult(accepted=outcome is pins.PinCheck.ACCEPTED, locked=outcome is pins.PinCheck.LOCKED)
 
 
-def _quietly_refused(action: Callable[[], object]) -> None:
-    """A change the mailbox's owner may no longer make (their role was taken away meanwhile)."""
+def _accept(call: Call, mailbox: Mailbox, kind: phone_menu.Recording) -> bool:
+    """ "1 to accept": the recording made in this call becomes the mailbox's (or the company's);
+    False when nothing was recorded, or the owner may no longer change the company greeting."""
+    if kind is not phone_menu.Recording.COMPANY:
+        return mailboxes.accept_pending(mailbox_id=mailbox.pk, call_id=call.pk, kind=kind.value)
     try:
-        action()
+        return company.accept_recorded(user=mailbox.user, call_id=call.pk)
     except mailboxes.VoicemailError as error:
-        logger.warning("voicemail menu: %s", error.message)
+        logger.warning("voicemail menu on call %s: %s", call.pk, error.message)
+        return False
 
 
 def _file_message(mailbox: Mailbox, action: phone_menu.SaveMessage | phone_menu.DeleteMessage) -> None:
