@@ -19,7 +19,23 @@ import { Voicemail } from './voicemail.js';
 let me = null;
 let view = 'contacts';
 
+// Phone DND: the presence menu's checkbox, and "Phone DND" after your presence everywhere it shows.
+function paintPhoneDnd(enabled) {
+  document.getElementById('phone-dnd-item').setAttribute('aria-checked', String(enabled));
+  document.getElementById('phone-dnd-tag').hidden = !enabled;
+}
+
+async function setPhoneDnd(enabled) {
+  try {
+    const result = await api('PUT', 'calls/phone-dnd/', { enabled });
+    paintPhoneDnd(result.enabled);
+  } catch (error) {
+    window.alert(error.describe ? error.describe() : String(error));
+  }
+}
+
 function paintMe() {
+  paintPhoneDnd(me.phone_dnd);
   document.getElementById('me-avatar').textContent = initials(me.name);
   document.getElementById('menu-name').textContent = me.name;
   document.getElementById('me-name').textContent = me.extension ? `${me.name} · ${me.extension}` : me.name;
@@ -80,6 +96,8 @@ const socket = new EventSocket({
       phone.historyChanged(event);
     } else if (event.type === 'voicemail.changed') {
       voicemail.changed(event);
+    } else if (event.type === 'call.phone_dnd_changed') {
+      paintPhoneDnd(event.enabled);
     }
   },
 });
@@ -107,6 +125,7 @@ new PresenceMenu({
     paintMyPresence(presence);
     directory.updatePresence(presence);
   },
+  onPhoneDnd: setPhoneDnd,
 });
 
 function showView(next) {

@@ -15,8 +15,10 @@ export function paintDot(dot, presence) {
 }
 
 export class PresenceMenu {
-  constructor({ onChanged }) {
+  // `onPhoneDnd(enabled)` turns Phone DND on or off (every call straight to voicemail).
+  constructor({ onChanged, onPhoneDnd }) {
     this.onChanged = onChanged;
+    this.onPhoneDnd = onPhoneDnd;
     this.button = document.getElementById('presence-button');
     this.menu = document.getElementById('presence-menu');
     this.dialog = document.getElementById('presence-dialog');
@@ -66,6 +68,10 @@ export class PresenceMenu {
     const item = event.target.closest('.menu-item');
     if (!item) return;
     this.close();
+    if (item.dataset.phoneDnd === 'true') {
+      await this.onPhoneDnd(item.getAttribute('aria-checked') !== 'true');
+      return;
+    }
     if (item.dataset.status === 'available') {
       await this.save({ status: 'available', duration: 'until_changed', custom_text: '' });
       return;

@@ -370,3 +370,31 @@ def test_a_denied_microphone_gets_a_clear_message(new_context: Any, playwright_d
         assert Call.objects.count() == 0
     finally:
         denying.close()
+
+
+def test_phone_dnd_from_the_presence_menu_sends_calls_straight_to_voicemail(new_context: Any) -> None:
+    # given
+    _, bob, alice_page, bob_page = signed_in_pair(new_context)
+
+    # when bob ticks Phone DND in his presence menu
+    bob_page.locator("#presence-button").click()
+    item = bob_page.get_by_role("menuitemcheckbox", name="Phone DND")
+    expect(item).to_have_attribute("aria-checked", "false")
+    item.click()
+    expect(bob_page.locator("#phone-dnd-tag")).to_be_visible()
+    assert User.objects.get(pk=bob.pk).phone_dnd is True
+
+    # then alice's call goes straight to his voicemail: his window never rings
+    call_from_directory(alice_page, bob)
+    expect(call_window(alice_page).locator(".call-state")).to_have_text(
+        re.compile("Voicemail: leaving a message for Bob Tester")
+    )
+    expect(bob_page.locator(".call-toast")).to_have_count(0)
+    assert Call.objects.get().transitions.filter(to_state="ringing").count() == 0
+
+    # when he unticks it, the tag goes
+    bob_page.locator("#presence-button").click()
+    expect(item).to_have_attribute("aria-checked", "true")
+    item.click()
+    expect(bob_page.locator("#phone-dnd-tag")).to_be_hidden()
+    assert User.objects.get(pk=bob.pk).phone_dnd is False
