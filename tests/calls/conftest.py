@@ -98,14 +98,14 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...
 def events(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Live events the call services send (type, payload and audience), captured in order."""
     from toc.calls import history
-    from toc.calls.services import base, calls, handling
+    from toc.calls.services import base, calls, handling, park
 
     sent: list[dict[str, Any]] = []
 
     def capture(*, event_type: str, payload: dict[str, Any], user_ids: Any = (), organisation_id: Any = None) -> None:
         sent.append({"type": event_type, **payload, "user_ids": list(user_ids), "organisation_id": organisation_id})
 
-    for module in (base, calls, handling, history):
+    for module in (base, calls, handling, history, park):
         monkeypatch.setattr(module, "send_event", capture)
     return sent
 

@@ -2,7 +2,8 @@
 
 - `base`: errors, locks, the one place a call changes (`apply_event`), announcements;
 - `calls`: place, answer, decline, hang up, keypad, timeouts, legs and sockets;
-- `handling`: hold, transfer (blind and attended), park and pickup, switch device;
+- `handling`: hold, transfer (blind, attended, to voicemail), switch device;
+- `park`: park, pickup, ring-back;
 - `conferences`: rooms, instant conferences, adding people, PINs, mute and remove;
 - `voicemail`: calls that reach voicemail: leaving a message, the mailbox menu, greetings;
 - `media`: the commands sent to a call's media worker.
@@ -43,16 +44,14 @@ from toc.calls.services.handling import (
     complete_transfer,
     hold_call,
     list_devices,
-    park_call,
     request_switch,
     resume_call,
-    ring_back_parked_call,
     start_consultation,
-    sweep_overdue_parked,
     take_call,
     transfer_call,
     transfer_to_voicemail,
 )
+from toc.calls.services.park import park_call, ring_back_parked_call, sweep_overdue_parked
 from toc.calls.services.voicemail import recording_finished
 
 __all__ = [

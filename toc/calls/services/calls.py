@@ -16,7 +16,7 @@ from django.utils import timezone
 from toc.accounts.models import User
 from toc.calls import dialplan, selectors, state
 from toc.calls.models import Call, CallStatus, Leg, LegStatus
-from toc.calls.services import conferences, handling, media, voicemail
+from toc.calls.services import conferences, handling, media, park, voicemail
 from toc.calls.services.base import (
     CallError,
     apply_event,
@@ -64,9 +64,7 @@ def place_call(*, user: User, channel_name: str, destination: str, sdp: str, now
         handling.hold_other_calls(user=user, except_call_id=attendant_call.pk, now=moment)
         return attendant_call
     if route.kind is dialplan.RouteKind.PARK:
-        return handling.pick_up_parked_call(
-            user=user, slot=route.target, channel_name=channel_name, sdp=sdp, now=moment
-        )
+        return park.pick_up_parked_call(user=user, slot=route.target, channel_name=channel_name, sdp=sdp, now=moment)
     if route.kind in voicemail.MENU_ROUTES:
         mailbox_call = voicemail.dial(user=user, route=route, channel_name=channel_name, sdp=sdp, now=moment)
         handling.hold_other_calls(user=user, except_call_id=mailbox_call.pk, now=moment)

@@ -314,7 +314,7 @@ def start_conference(
 def transfer_into_room(*, call: Call, user: User, extension: str, now: datetime) -> None:
     """Blind transfer to a room's extension: the other side joins its conference (no PIN: the
     person transferring them is a member who vouches for them); this user leaves."""
-    from toc.calls.services.handling import _keep_as_caller, _set_callee
+    from toc.calls.services.handling import keep_as_caller, set_callee
 
     room = _room_of(user, extension)
     conference = _live_conference_for(room, now)
@@ -326,8 +326,8 @@ def transfer_into_room(*, call: Call, user: User, extension: str, now: datetime)
     history.record_departure(
         call=call, user=user, outcome="transferred", note=f"Transferred to {room.name} ({room.extension}).", at=now
     )
-    _keep_as_caller(call, state.Party.CALLEE if transferor is state.Party.CALLER else state.Party.CALLER)
-    _set_callee(call, None, name=room.name, number=room.extension)
+    keep_as_caller(call, state.Party.CALLEE if transferor is state.Party.CALLER else state.Party.CALLER)
+    set_callee(call, None, name=room.name, number=room.extension)
     call.conference = conference
     call.transferred_by_name = user.display_name
     call.held_by = ""
@@ -355,14 +355,14 @@ def leave(*, call: Call, user: User, now: datetime) -> None:
 
 def _drop_side(call: Call, user: User, now: datetime, *, note: str) -> None:
     """`user` is no longer a side of a conference call that others are still on."""
-    from toc.calls.services.handling import _keep_as_caller, _set_callee
+    from toc.calls.services.handling import keep_as_caller, set_callee
 
     history.record_departure(call=call, user=user, outcome="completed", note=note, at=now)
     if call.caller_id == user.pk:
-        _keep_as_caller(call, state.Party.CALLEE)
+        keep_as_caller(call, state.Party.CALLEE)
     conference = Conference.objects.select_related("room").get(pk=_conference_id(call))
     room = conference.room
-    _set_callee(call, None, name=room.name if room else "Conference", number=room.extension if room else "")
+    set_callee(call, None, name=room.name if room else "Conference", number=room.extension if room else "")
     call.save()
     touch(call, also_tell=[user.pk])
 

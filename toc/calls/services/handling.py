@@ -1,4 +1,5 @@
-"""Call handling: hold and resume, blind and attended transfer, park and pickup, switch device.
+"""Call handling: hold and resume, blind and attended transfer (and to voicemail), switch device.
+Park and pickup build on it in `park`.
 
 All of it re-arranges the sides of an answered call and re-bridges legs in the media worker
 (DESIGN.md, "Calls and media"). The rules of who may do what when are the state machine's
@@ -7,21 +8,17 @@ party who stays becomes the caller side and the newcomer the callee side, and wh
 gets their line of history at once ("Transferred to …", "Parked at 601").
 
 Locks: one call under `lock_call_for`; an attended transfer locks the call and its
-consultation in id order (`lock_calls`). Park slots are claimed by a partial unique index
-(one parked call per organisation and slot), so two parks at once never share a slot and two
-pickups at once have exactly one winner.
+consultation in id order (`lock_calls`).
 """
 
-import copy
 import logging
 import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from toc.accounts.access import organisation_id_of
 from toc.accounts.models import User
 from toc.calls import dialplan, history, selectors, state
 from toc.calls.models import Call, CallStatus, Leg, LegStatus
@@ -36,7 +33,6 @@ from toc.calls.services.base import (
     live_legs,
     lock_call_for,
     lock_calls,
-    locked_call,
     other_party,
     party_of,
     pick_worker,
@@ -50,7 +46,6 @@ from toc.calls.services.base import (
     worker_of,
 )
 from toc.lib.events import send_event
-from toc.media.prompts import parked_at
 from toc.presence.models import Connection
 
 logger = logging.getLogger(__name__)
@@ -58,7 +53,7 @@ logger = logging.getLogger(__name__)
 HOLD_SOUNDS = ["hold"]
 
 
-def _answered_for(user: User, call_id: object, action: str, *, in_conference: bool = False) -> Call:
+def answered_for(user: User, call_id: object, action: str, *, in_conference: bool = False) -> Call:
     call = lock_call_for(user, call_id)
     if call.state == CallStatus.ENDED:
         raise CallError("conflict", "That call has already ended.")
@@ -81,7 +76,7 @@ def hold_call(*, user: User, call_id: object, now: datetime | None = None) -> Ca
     a conference only this user steps out (hearing nothing, not heard); the others go on."""
     moment = now or timezone.now()
     with transaction.atomic():
-        call = _answered_for(user, call_id, "put on hold", in_conference=True)
+        call = answered_for(user, call_id, "put on hold", in_conference=True)
         party = party_of(call, user)
         apply_event(call, state.CallEvent.HOLD, party=party, now=moment)
         _hold_media(call, holder=party)
@@ -106,7 +101,7 @@ def resume_call(*, user: User, call_id: object, now: datetime | None = None) -> 
     """Take a call off hold (only the one who held it can); the user's other call goes on hold."""
     moment = now or timezone.now()
     with transaction.atomic():
-        call = _answered_for(user, call_id, "resumed", in_conference=True)
+        call = answered_for(user, call_id, "resumed", in_conference=True)
         apply_event(call, state.CallEvent.RESUME, party=party_of(call, user), now=moment)
         _bridge_all(call)
     if call.conference_id is not None:
@@ -144,7 +139,7 @@ def hold_other_calls(*, user: User, except_call_id: uuid.UUID, now: datetime) ->
 # --- moving the sides ---------------------------------------------------------------------
 
 
-def _keep_as_caller(call: Call, staying: state.Party) -> None:
+def keep_as_caller(call: Call, staying: state.Party) -> None:
     """Make the party who stays the caller side (the callee side is then free)."""
     if staying is state.Party.CALLEE and call.callee_id is not None:
         Leg.objects.filter(call=call, user_id=call.callee_id).exclude(state=LegStatus.ENDED).update(
@@ -153,7 +148,7 @@ def _keep_as_caller(call: Call, staying: state.Party) -> None:
         call.caller_id, call.caller_name, call.caller_number = call.callee_id, call.callee_name, call.callee_number
 
 
-def _set_callee(call: Call, user: User | None, *, name: str = "", number: str = "") -> None:
+def set_callee(call: Call, user: User | None, *, name: str = "", number: str = "") -> None:
     call.callee = user
     call.callee_name = user.display_name if user is not None else name
     call.callee_number = user.extension if user is not None else number
@@ -178,7 +173,7 @@ def transfer_call(*, user: User, call_id: object, destination: str, now: datetim
     if route.kind in voicemail.MENU_ROUTES:
         raise refused("To send the caller to someone's voicemail, choose Voicemail.")
     with transaction.atomic():
-        call = _answered_for(user, call_id, "transferred")
+        call = answered_for(user, call_id, "transferred")
         transferor = party_of(call, user)
         if route.kind is dialplan.RouteKind.CONFERENCE:
             conferences.transfer_into_room(call=call, user=user, extension=route.target, now=moment)
@@ -192,8 +187,8 @@ def transfer_call(*, user: User, call_id: object, destination: str, now: datetim
             note=f"Transferred to {target.display_name} ({target.extension}).",
             now=moment,
         )
-        _keep_as_caller(call, other_party(transferor))
-        _set_callee(call, target)
+        keep_as_caller(call, other_party(transferor))
+        set_callee(call, target)
         call.transferred_by_name = user.display_name
         apply_event(call, state.CallEvent.TRANSFER, party=transferor, now=moment, also_tell=[user.pk])
         worker = worker_of(call)
@@ -212,7 +207,7 @@ def transfer_to_voicemail(*, user: User, call_id: object, destination: str, now:
     if route.kind is not dialplan.RouteKind.EXTENSION:
         raise refused("Voicemail transfer works only to users of the system.")
     with transaction.atomic():
-        call = _answered_for(user, call_id, "transferred")
+        call = answered_for(user, call_id, "transferred")
         transferor = party_of(call, user)
         target = user_at_extension(user, route.target)
         if target.pk in (call.caller_id, call.callee_id):
@@ -225,8 +220,8 @@ def transfer_to_voicemail(*, user: User, call_id: object, destination: str, now:
             note=f"Transferred to the voicemail of {target.display_name} ({target.extension}).",
             now=moment,
         )
-        _keep_as_caller(call, other_party(transferor))
-        _set_callee(call, target)
+        keep_as_caller(call, other_party(transferor))
+        set_callee(call, target)
         call.transferred_by_name = user.display_name
         voicemail.divert(call, why="transferred", now=moment, party=transferor, also_tell=[user.pk])
     return call
@@ -262,7 +257,7 @@ def start_consultation(
     if route.kind is not dialplan.RouteKind.EXTENSION:
         raise refused("An attended transfer goes to a user of your organisation; use Transfer for other numbers.")
     with transaction.atomic():
-        call = _answered_for(user, call_id, "transferred")
+        call = answered_for(user, call_id, "transferred")
         if Call.objects.filter(consult_for=call, state__in=selectors.LIVE_STATES).exists():
             # A second click on Consult (or another target) would ring a second person.
             raise refused(
@@ -316,8 +311,8 @@ def complete_transfer(*, user: User, call_id: object, now: datetime | None = Non
         note = f"Transferred to {target.display_name} ({target.extension})."
         _leave(original, user, outcome="transferred", note=note, now=moment)
         Leg.objects.filter(pk__in=[leg.pk for leg in target_legs]).update(call=original, party=state.Party.CALLEE)
-        _keep_as_caller(original, other_party(transferor))
-        _set_callee(original, target)
+        keep_as_caller(original, other_party(transferor))
+        set_callee(original, target)
         original.transferred_by_name = user.display_name
         apply_event(original, state.CallEvent.COMPLETE, party=transferor, now=moment, also_tell=[user.pk])
         _bridge_all(original)
@@ -330,8 +325,8 @@ def _blind_after_consultation(original: Call, user: User, target: User, moment: 
     check_event(original, state.CallEvent.TRANSFER, party=transferor, now=moment)
     note = f"Transferred to {target.display_name} ({target.extension})."
     _leave(original, user, outcome="transferred", note=note, now=moment)
-    _keep_as_caller(original, other_party(transferor))
-    _set_callee(original, target)
+    keep_as_caller(original, other_party(transferor))
+    set_callee(original, target)
     original.transferred_by_name = user.display_name
     apply_event(original, state.CallEvent.TRANSFER, party=transferor, now=moment, also_tell=[user.pk])
     worker = worker_of(original)
@@ -352,142 +347,6 @@ def cancel_consultation(*, user: User, call_id: object, now: datetime | None = N
             apply_event(original, state.CallEvent.RESUME, party=party_of(original, user), now=moment)
             _bridge_all(original)
     return original
-
-
-# --- park ---------------------------------------------------------------------------------
-
-
-def park_call(*, user: User, call_id: object, now: datetime | None = None) -> Call:
-    """Park: the other side waits on the lowest free slot with music on hold; this user hears
-    "parked at six zero one" and leaves. Anyone in the organisation picks up by dialling it."""
-    moment = now or timezone.now()
-    with transaction.atomic():
-        call = _answered_for(user, call_id, "parked")
-        parker = party_of(call, user)
-        check_event(call, state.CallEvent.PARK, party=parker, now=moment)
-        parker_legs = live_legs(call, user.pk)
-        as_it_was = copy.copy(call)  # the parker's history line reads the sides before they move
-        _keep_as_caller(call, other_party(parker))
-        slot = _claim_slot(call, user, moment)
-        Leg.objects.filter(pk__in=[leg.pk for leg in parker_legs]).update(state=LegStatus.ENDED, ended_at=moment)
-        history.record_departure(call=as_it_was, user=user, outcome="parked", note=f"Parked at {slot}.", at=moment)
-        apply_event(call, state.CallEvent.PARK, party=parker, now=moment, also_tell=[user.pk])
-        worker = worker_of(call)
-        waiting = [leg.pk for leg in live_legs(call)]
-        media.unbridge(worker, call_id=call.pk, leg_ids=[*waiting, *(leg.pk for leg in parker_legs)])
-        media.play(worker, call_id=call.pk, leg_ids=waiting, sounds=HOLD_SOUNDS, loop=True)
-        prompt = ["prompt:" + path.stem for path in parked_at(slot)]
-        media.play(worker, call_id=call.pk, leg_ids=[leg.pk for leg in parker_legs], sounds=prompt, hangup_after=True)
-        _schedule_ring_back(call)
-        _announce_parked(call.organisation_id)
-    return call
-
-
-def _claim_slot(call: Call, user: User, moment: datetime) -> str:
-    """The lowest free slot of the organisation's range, held by this call (a savepoint per try:
-    a slot another park took a moment ago fails the unique index and the next one is tried)."""
-    organisation = call.organisation
-    first, count = organisation.park_first_slot, organisation.park_slot_count
-    for number in range(first, first + count):
-        slot = str(number)
-        if Call.objects.filter(organisation_id=organisation.pk, state=CallStatus.PARKED, park_slot=slot).exists():
-            continue
-        try:
-            with transaction.atomic():
-                Call.objects.filter(pk=call.pk).update(
-                    state=CallStatus.PARKED,
-                    park_slot=slot,
-                    parked_by=user,
-                    callee=None,
-                    callee_name=f"Park {slot}",
-                    callee_number=slot,
-                )
-        except IntegrityError:
-            continue
-        call.park_slot, call.parked_by = slot, user
-        _set_callee(call, None, name=f"Park {slot}", number=slot)
-        return slot
-    raise refused("Every park slot is in use. Try again in a moment, or transfer the call.")
-
-
-def _schedule_ring_back(call: Call) -> None:
-    from toc.calls import tasks
-
-    call_id = str(call.pk)
-    seconds = call.organisation.park_timeout_seconds
-    transaction.on_commit(lambda: tasks.ring_back_parked_call.apply_async((call_id,), countdown=seconds + 0.05))
-
-
-def _announce_parked(organisation_id: int) -> None:
-    send_event(event_type="call.parked_changed", payload={}, organisation_id=organisation_id)
-
-
-def pick_up_parked_call(*, user: User, slot: str, channel_name: str, sdp: str, now: datetime | None = None) -> Call:
-    """Dialling a park slot: this user takes the call parked there (exactly one of two people
-    picking up at once gets it; the other is told nothing is parked there any more)."""
-    moment = now or timezone.now()
-    with transaction.atomic():
-        parked = (
-            Call.objects.select_for_update()
-            .filter(organisation_id=organisation_id_of(user), state=CallStatus.PARKED, park_slot=slot)
-            .first()
-        )
-        if parked is not None:
-            parked.refresh_from_db()  # a pickup that won the lock first has changed it
-        if parked is None or parked.state != CallStatus.PARKED or parked.park_slot != slot:
-            raise refused(f"No call is parked at {slot}.")
-        if parked.caller_id == user.pk:
-            raise refused("That is your own call waiting in park.")
-        if at_call_limit(user):
-            raise CallError("conflict", "You already have calls in progress; hang one up first.")
-        waiting = [leg.pk for leg in live_legs(parked)]
-        _set_callee(parked, user)
-        parked.transferred_by_name = ""
-        apply_event(parked, state.CallEvent.PICKUP, party=state.Party.CALLEE, now=moment)
-        leg = Leg.objects.create(
-            call=parked, user=user, party=state.Party.CALLEE, channel_name=channel_name, created_at=moment
-        )
-        media.create_leg(worker_of(parked), leg, sdp=sdp, bridge_id=bridge_id_of(parked), bridge_leg_ids=waiting)
-        _announce_parked(parked.organisation_id)
-    hold_other_calls(user=user, except_call_id=parked.pk, now=moment)
-    return parked
-
-
-def ring_back_parked_call(*, call_id: object, now: datetime | None = None) -> bool:
-    """The park timeout passed: ring the parker (the waiting side keeps its music)."""
-    moment = now or timezone.now()
-    with transaction.atomic():
-        call = locked_call(call_id)
-        if call is None or call.state != CallStatus.PARKED or call.park_deadline is None or moment < call.park_deadline:
-            return False
-        parker = call.parked_by
-        check_event(call, state.CallEvent.RING_BACK, party=state.Party.SYSTEM, now=moment)
-        if parker is None or not parker.is_active:
-            apply_event(
-                call, state.CallEvent.HANGUP, party=state.Party.CALLER, now=moment, detail="nobody to ring back"
-            )
-            _announce_parked(call.organisation_id)
-            return True
-        slot = call.park_slot
-        _set_callee(call, parker)
-        call.transferred_by_name = f"Park {slot}"
-        apply_event(call, state.CallEvent.RING_BACK, party=state.Party.SYSTEM, now=moment)
-        schedule_ring_timeout(call)
-        _announce_parked(call.organisation_id)
-    return True
-
-
-def sweep_overdue_parked(*, now: datetime | None = None) -> int:
-    """A safety net for ring-back tasks that were lost (a broker restart)."""
-    from datetime import timedelta
-
-    moment = now or timezone.now()
-    overdue = Call.objects.filter(state=CallStatus.PARKED, park_deadline__lt=moment - timedelta(seconds=2))
-    return sum(
-        1
-        for call_id in list(overdue.values_list("pk", flat=True))
-        if ring_back_parked_call(call_id=call_id, now=moment)
-    )
 
 
 # --- switch device ------------------------------------------------------------------------
