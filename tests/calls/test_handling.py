@@ -14,6 +14,7 @@ from toc.calls.models import Call, CallRecord, CallTransition, Leg
 from toc.calls.services import CallError
 from toc.media.models import MediaWorker
 from toc.presence.models import Connection
+from toc.voicemail.models import VoicemailCall
 
 pytestmark = pytest.mark.django_db
 
@@ -1069,6 +1070,26 @@ def test_the_parker_answering_the_ring_back_talks_to_the_waiting_party(
     call.refresh_from_db()
     assert (call.state, call.caller_id, call.callee_id) == ("answered", alice.pk, bob.pk)
     assert commands == [create_leg(worker, call, live_leg(call, bob), bridge_leg_ids=[live_leg(call, alice)])]
+
+
+def test_a_ring_back_nobody_answers_goes_to_the_parkers_voicemail(
+    alice: User, bob: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given bob parked alice's call, and it rang him back
+    call = parked_call(alice, bob, parker=bob)
+    assert call.park_deadline is not None
+    services.ring_back_parked_call(call_id=call.pk, now=call.park_deadline)
+    call.refresh_from_db()
+    assert call.ring_deadline is not None
+
+    # when he does not answer
+    services.end_unanswered_call(call_id=call.pk, now=call.ring_deadline)
+
+    # then alice leaves bob a message
+    call.refresh_from_db()
+    mailbox_owner = VoicemailCall.objects.filter(call=call).values_list("mailbox__user_id", flat=True).get()
+    assert (call.state, call.caller_id, call.callee_id, mailbox_owner) == ("answered", alice.pk, None, bob.pk)
+    assert commands[-1]["type"] == "media.record"
 
 
 def test_the_sweep_rings_back_parked_calls_whose_task_was_lost(
