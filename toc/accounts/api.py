@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -65,6 +65,7 @@ class MeApi(APIView):
 
 
 class PreferencesUpdateApi(APIView):
+    @extend_schema_serializer(component_name="PreferencesUpdateInput")
     class InputSerializer(serializers.Serializer):
         calling_device = serializers.ChoiceField(choices=CallingDevice.choices, required=False)
         mobile_number = serializers.CharField(required=False, allow_blank=True, max_length=40)
@@ -84,10 +85,12 @@ class TokenCreateApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
+    @extend_schema_serializer(component_name="TokenCreateInput")
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
         password = serializers.CharField(max_length=256, trim_whitespace=False)
 
+    @extend_schema_serializer(component_name="TokenCreateOutput")
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 

@@ -5,7 +5,7 @@ the media engine's answers arrive too.
 """
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -90,6 +90,7 @@ class PhoneDndApi(APIView):
 
 
 class IceServerListApi(APIView):
+    @extend_schema_serializer(component_name="IceServerListOutput")
     class OutputSerializer(serializers.Serializer):
         ice_servers = serializers.ListField(child=serializers.DictField())
 
@@ -100,6 +101,7 @@ class IceServerListApi(APIView):
 
 
 class HistoryListApi(APIView):
+    @extend_schema_serializer(component_name="HistoryListOutput")
     class OutputSerializer(serializers.Serializer):
         results = RecordSerializer(many=True)
         missed_unseen = serializers.IntegerField()
@@ -120,7 +122,7 @@ class HistoryListApi(APIView):
             }
         )
 
-    @extend_schema(responses={204: None}, summary="Clear my call history")
+    @extend_schema(responses={204: None}, summary="Clear my call history", operation_id="calls_history_clear")
     def delete(self, request: Request) -> Response:
         history.clear_history(user=member(request))
         return Response(status=204)
@@ -142,6 +144,7 @@ class HistorySeenApi(APIView):
 
 
 class ParkedCallListApi(APIView):
+    @extend_schema_serializer(component_name="ParkedCallListOutput")
     class OutputSerializer(serializers.Serializer):
         slot = serializers.CharField()
         caller = CounterpartSerializer()
@@ -172,6 +175,7 @@ class ConferenceRoomListApi(APIView):
 
 
 class ConferenceRoomPinApi(APIView):
+    @extend_schema_serializer(component_name="ConferenceRoomPinInput")
     class InputSerializer(serializers.Serializer):
         pin = serializers.CharField(allow_blank=True, max_length=8, help_text="4 to 8 digits; empty: no PIN")
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -106,6 +106,7 @@ class FavouriteApi(APIView):
 
 
 class SearchApi(APIView):
+    @extend_schema_serializer(component_name="SearchOutput")
     class OutputSerializer(serializers.Serializer):
         directory = ColleagueSerializer(many=True)
         contacts = ContactOutputSerializer(many=True)

@@ -1,6 +1,6 @@
 """REST API for the signed-in user's presence."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from toc.presence import selectors, services, state
 
 
 class PresenceApi(APIView):
+    @extend_schema_serializer(component_name="PresenceInput")
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=[status.value for status in state.Status])
         duration = serializers.ChoiceField(choices=[duration.value for duration in state.Duration])

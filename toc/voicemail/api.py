@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -49,6 +49,7 @@ def _refusal(error: VoicemailError) -> NotFound:
 
 
 class MessageListApi(APIView):
+    @extend_schema_serializer(component_name="MessageListOutput")
     class OutputSerializer(serializers.Serializer):
         results = MessageSerializer(many=True)
         new_count = serializers.IntegerField()
