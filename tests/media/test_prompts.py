@@ -135,3 +135,11 @@ def test_make_sounds_rewrites_the_committed_sounds_byte_for_byte(tmp_path: Path)
     assert sorted(path.name for path in tmp_path.iterdir()) == committed
     for name in committed:
         assert (tmp_path / name).read_bytes() == (SOUNDS_DIR / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("name", ["../secret.wav", "voicemail/../x.wav", "static/prompts/a.wav", "voicemail//a.wav"])
+def test_only_voicemail_recordings_can_be_played_from_storage(name: str) -> None:
+    from toc.media import prompts
+
+    with pytest.raises(ValueError):
+        prompts.stored_file(name)

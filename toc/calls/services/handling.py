@@ -180,16 +180,14 @@ def transfer_call(*, user: User, call_id: object, destination: str, now: datetim
             return call
         target = _transfer_target(call, user, route.target)
         check_event(call, state.CallEvent.TRANSFER, party=transferor, now=moment)
-        _leave(
+        _hand_over(
             call,
             user,
-            outcome="transferred",
+            transferor,
+            target,
             note=f"Transferred to {target.display_name} ({target.extension}).",
             now=moment,
         )
-        keep_as_caller(call, other_party(transferor))
-        set_callee(call, target)
-        call.transferred_by_name = user.display_name
         apply_event(call, state.CallEvent.TRANSFER, party=transferor, now=moment, also_tell=[user.pk])
         worker = worker_of(call)
         staying = [leg.pk for leg in live_legs(call)]
@@ -213,18 +211,19 @@ def transfer_to_voicemail(*, user: User, call_id: object, destination: str, now:
         if target.pk in (call.caller_id, call.callee_id):
             raise refused(f"{target.display_name} is already on this call.")
         check_event(call, state.CallEvent.VOICEMAIL, party=transferor, now=moment)
-        _leave(
-            call,
-            user,
-            outcome="transferred",
-            note=f"Transferred to the voicemail of {target.display_name} ({target.extension}).",
-            now=moment,
-        )
-        keep_as_caller(call, other_party(transferor))
-        set_callee(call, target)
-        call.transferred_by_name = user.display_name
+        note = f"Transferred to the voicemail of {target.display_name} ({target.extension})."
+        _hand_over(call, user, transferor, target, note=note, now=moment)
         voicemail.divert(call, why="transferred", now=moment, party=transferor, also_tell=[user.pk])
     return call
+
+
+def _hand_over(call: Call, user: User, transferor: state.Party, target: User, *, note: str, now: datetime) -> None:
+    """The transferor leaves (their history line says `note`); the other side stays as the
+    caller side and `target` becomes the callee side (the caller's event follows)."""
+    _leave(call, user, outcome="transferred", note=note, now=now)
+    keep_as_caller(call, other_party(transferor))
+    set_callee(call, target)
+    call.transferred_by_name = user.display_name
 
 
 def _transfer_target(call: Call, user: User, extension: str) -> User:
