@@ -15,6 +15,7 @@ from toc.calls.api import (
     ParkedCallListApi,
     PhoneDndApi,
 )
+from toc.chat import api as chat
 from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
 from toc.presence.api import PresenceApi
 from toc.voicemail.api import (
@@ -61,6 +62,28 @@ urlpatterns = [
     path("voicemail/messages/<uuid:message_id>/", MessageDetailApi.as_view(), name="voicemail-message"),
     path("voicemail/messages/<uuid:message_id>/save/", MessageSaveApi.as_view(), name="voicemail-message-save"),
     path("voicemail/messages/<uuid:message_id>/audio/", MessageAudioApi.as_view(), name="voicemail-message-audio"),
+    path("chat/conversations/", chat.ConversationListApi.as_view(), name="chat-conversations"),
+    path("chat/conversations/<uuid:conversation_id>/", chat.ConversationDetailApi.as_view(), name="chat-conversation"),
+    path("chat/conversations/<uuid:conversation_id>/members/", chat.MemberListApi.as_view(), name="chat-members"),
+    path(
+        "chat/conversations/<uuid:conversation_id>/members/<int:user_id>/",
+        chat.MemberDetailApi.as_view(),
+        name="chat-member",
+    ),
+    path("chat/conversations/<uuid:conversation_id>/mute/", chat.MuteApi.as_view(), name="chat-mute"),
+    path("chat/conversations/<uuid:conversation_id>/read/", chat.ReadApi.as_view(), name="chat-read"),
+    path("chat/conversations/<uuid:conversation_id>/typing/", chat.TypingApi.as_view(), name="chat-typing"),
+    path("chat/conversations/<uuid:conversation_id>/messages/", chat.MessageListApi.as_view(), name="chat-messages"),
+    path(
+        "chat/conversations/<uuid:conversation_id>/attachments/",
+        chat.AttachmentUploadApi.as_view(),
+        name="chat-attachments",
+    ),
+    path("chat/messages/<uuid:message_id>/", chat.MessageDetailApi.as_view(), name="chat-message"),
+    path("chat/messages/<uuid:message_id>/reactions/", chat.ReactionApi.as_view(), name="chat-reactions"),
+    path("chat/attachments/<uuid:attachment_id>/", chat.AttachmentDownloadApi.as_view(), name="chat-attachment"),
+    path("chat/search/", chat.SearchApi.as_view(), name="chat-search"),
+    path("chat/emoji/", chat.EmojiCatalogueApi.as_view(), name="chat-emoji"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "toc.media",
     "toc.calls",
     "toc.voicemail",
+    "toc.chat",
 ]
 
 MIDDLEWARE = [
@@ -144,6 +145,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-calls": {"task": "toc.calls.tasks.sweep_calls", "schedule": 5.0},
     "sweep-voicemail-email": {"task": "toc.voicemail.tasks.sweep_voicemail_email", "schedule": 60.0},
+    "sweep-unsent-chat-attachments": {"task": "toc.chat.tasks.sweep_unsent_attachments", "schedule": 3600.0},
 }
 
 # E-mail (voicemail to e-mail). The embedded default writes each e-mail as a file in
@@ -260,6 +262,9 @@ CALL_SIGNALLING_BURST = env.get_int("CALL_SIGNALLING_BURST", 60)
 CALL_MAX_LIVE_PER_USER = env.get_int("CALL_MAX_LIVE_PER_USER", 2)
 VOICEMAIL_MAX_MESSAGE_SECONDS = env.get_int("VOICEMAIL_MAX_MESSAGE_SECONDS", 180)
 VOICEMAIL_MAX_GREETING_SECONDS = env.get_int("VOICEMAIL_MAX_GREETING_SECONDS", 60)
+CHAT_MAX_ATTACHMENT_BYTES = env.get_int("CHAT_MAX_ATTACHMENT_BYTES", 100 * 1024 * 1024)
+CHAT_MAX_GROUP_MEMBERS = env.get_int("CHAT_MAX_GROUP_MEMBERS", 1000)
+CHAT_UNSENT_ATTACHMENT_HOURS = env.get_int("CHAT_UNSENT_ATTACHMENT_HOURS", 24)
 
 LOGGING = {
     "version": 1,

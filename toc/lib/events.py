@@ -2,8 +2,10 @@
 
 Services call `send_event` inside their transaction; the event leaves only after commit, so
 no client ever sees a change that was rolled back. Events go to per-user groups
-(`user.<id>`) or to a whole organisation (`org.<id>`, for directory-wide news such as
-presence). Every event is a JSON object with a `type` of the form `<app>.<past_tense>`.
+(`user.<id>`), to a whole organisation (`org.<id>`, for directory-wide news such as
+presence) or to other named groups whose sockets the consumer manages (`chat.<conversation>`:
+one send reaches every member's sockets, however large the group). Every event is a JSON
+object with a `type` of the form `<app>.<past_tense>`.
 """
 
 from collections.abc import Iterable
@@ -28,9 +30,11 @@ def send_event(
     payload: dict[str, Any],
     user_ids: Iterable[int] = (),
     organisation_id: int | None = None,
+    group_names: Iterable[str] = (),
 ) -> None:
-    """Send `{"type": event_type, **payload}` to the given users and/or organisation after commit."""
+    """Send `{"type": event_type, **payload}` to the given users, organisation and groups after commit."""
     groups = [user_group(user_id) for user_id in user_ids]
+    groups.extend(group_names)
     if organisation_id is not None:
         groups.append(organisation_group(organisation_id))
     message = {"type": "event.message", "event": {"type": event_type, **payload}}

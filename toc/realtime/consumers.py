@@ -2,7 +2,10 @@
 
 It authenticates from the session (or `?token=` for the desktop app), joins the user's and
 the organisation's groups, registers the connection for presence, answers heartbeats, and
-forwards events that services send. The only orders it takes are call signalling messages
+forwards events that services send. It also joins the group of every chat conversation the
+user is in (`chat.<id>`), and joins or leaves them as `chat.conversation_changed` /
+`chat.conversation_removed` reach the user's own group; a chat event for a conversation this
+socket has left is dropped, even if it was already on its way. The only orders it takes are call signalling messages
 (`call.*`, handed to `toc.calls.signalling`, which trusts nothing in them); everything else a
 client changes goes through the REST API.
 """
@@ -17,6 +20,8 @@ from django.conf import settings
 
 from toc.accounts.models import User
 from toc.calls.signalling import CallSignalling
+from toc.chat import selectors as chat_selectors
+from toc.chat.events import conversation_group
 from toc.lib.events import organisation_group, user_group
 from toc.lib.useragent import device_label
 from toc.presence import services as presence_services
@@ -28,10 +33,12 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     user: User
     groups_joined: list[str]
     calls: CallSignalling | None = None
+    conversations: set[str]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         self.groups_joined = []
+        self.conversations = set()
         if not isinstance(user, User) or not user.is_active or user.organisation_id is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -40,6 +47,10 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = [user_group(user.pk), organisation_group(user.organisation_id)]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        # After the user's own group: a membership change from now on reaches this socket.
+        conversation_ids = await database_sync_to_async(chat_selectors.list_conversation_ids)(user=user)
+        for conversation_id in conversation_ids:
+            await self._join_conversation(str(conversation_id))
         await self.accept()
         self.calls = CallSignalling(
             user=user, channel_name=self.channel_name, send=self.send_json, now=time.monotonic()
@@ -69,6 +80,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+        for conversation_id in list(self.conversations):
+            await self._leave_conversation(conversation_id)
         if self.groups_joined:
             await database_sync_to_async(presence_services.disconnect_client)(channel_name=self.channel_name)
         if self.calls is not None:
@@ -95,7 +108,26 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({"type": "accounts.signed_out"})
                 await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        event_type = str(event.get("type", ""))
+        if event_type.startswith("chat."):
+            conversation_id = str(event.get("conversation_id", ""))
+            if event_type == "chat.conversation_changed":
+                await self._join_conversation(conversation_id)
+            elif event_type == "chat.conversation_removed":
+                await self._leave_conversation(conversation_id)
+            elif conversation_id not in self.conversations:
+                return
         await self.send_json(event)
+
+    async def _join_conversation(self, conversation_id: str) -> None:
+        if conversation_id and conversation_id not in self.conversations:
+            self.conversations.add(conversation_id)
+            await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+
+    async def _leave_conversation(self, conversation_id: str) -> None:
+        if conversation_id in self.conversations:
+            self.conversations.discard(conversation_id)
+            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
 
     def _device_label(self) -> str:
         headers = dict(self.scope.get("headers") or [])
