@@ -220,6 +220,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ChatConversationKindEnum": ["direct", "group"],
+        "ChatMessageKindEnum": ["message", "event"],
+        "ChatAttachmentKindEnum": ["file", "image", "voice"],
+    },
 }
 
 LANGUAGE_CODE = "en-ca"

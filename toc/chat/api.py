@@ -49,17 +49,20 @@ def _refusal(error: ChatError) -> APIException:
     return ValidationError({error.field: [error.message]})
 
 
+@extend_schema_serializer(component_name="ChatMember")
 class MemberSerializer(serializers.Serializer):
     user_id = serializers.IntegerField()
     name = serializers.CharField()
     extension = serializers.CharField()
 
 
+@extend_schema_serializer(component_name="ChatSender")
 class SenderSerializer(serializers.Serializer):
     user_id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
 
 
+@extend_schema_serializer(component_name="ChatReaction")
 class ReactionSerializer(serializers.Serializer):
     emoji = serializers.CharField()
     count = serializers.IntegerField()
@@ -67,6 +70,7 @@ class ReactionSerializer(serializers.Serializer):
     names = serializers.ListField(child=serializers.CharField())
 
 
+@extend_schema_serializer(component_name="ChatMessage")
 class MessageSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     conversation_id = serializers.UUIDField()
@@ -82,6 +86,7 @@ class MessageSerializer(serializers.Serializer):
     deleted_at = serializers.DateTimeField(allow_null=True)
 
 
+@extend_schema_serializer(component_name="ChatConversation")
 class ConversationSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=["direct", "group"])
@@ -99,6 +104,7 @@ class ConversationSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+@extend_schema_serializer(component_name="ChatAttachment")
 class AttachmentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
@@ -138,7 +144,11 @@ class ConversationListApi(APIView):
         name = serializers.CharField(required=False, allow_blank=True, help_text="Groups: optional name.")
         member_ids = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Groups.")
 
-    @extend_schema(responses=OutputSerializer, summary="My conversations, newest activity first")
+    @extend_schema(
+        responses=OutputSerializer,
+        summary="My conversations, newest activity first",
+        operation_id="chat_conversations_list",
+    )
     def get(self, request: Request) -> Response:
         results = selectors.list_conversations(user=member(request))
         return Response({"results": results, "unread_total": sum(item["unread_count"] for item in results)})

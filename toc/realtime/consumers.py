@@ -3,8 +3,8 @@
 It authenticates from the session (or `?token=` for the desktop app), joins the user's and
 the organisation's groups, registers the connection for presence, answers heartbeats, and
 forwards events that services send. It also joins the group of every chat conversation the
-user is in (`chat.<id>`), and joins or leaves them as `chat.conversation_changed` /
-`chat.conversation_removed` reach the user's own group; a chat event for a conversation this
+user is in (`chat.<id>`), and joins or leaves them as `chat.conversation_changed` (with
+`joined`) / `chat.conversation_removed` reach the user's own group; a chat event for a conversation this
 socket has left is dropped, even if it was already on its way. The only orders it takes are call signalling messages
 (`call.*`, handed to `toc.calls.signalling`, which trusts nothing in them); everything else a
 client changes goes through the REST API.
@@ -111,7 +111,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         event_type = str(event.get("type", ""))
         if event_type.startswith("chat."):
             conversation_id = str(event.get("conversation_id", ""))
-            if event_type == "chat.conversation_changed":
+            if event_type == "chat.conversation_changed" and event.get("joined") is True:
                 await self._join_conversation(conversation_id)
             elif event_type == "chat.conversation_removed":
                 await self._leave_conversation(conversation_id)

@@ -70,7 +70,7 @@ def open_direct_chat(*, user: User, other_user_id: object) -> tuple[Conversation
             Membership.objects.bulk_create(
                 [Membership(conversation=conversation, user=member) for member in (user, other)]
             )
-            events.to_users([user.pk, other.pk], "chat.conversation_changed", conversation.pk)
+            events.to_users([user.pk, other.pk], "chat.conversation_changed", conversation.pk, joined=True)
     except IntegrityError:
         # Both people opened it at once: the other request made it.
         return Conversation.objects.get(organisation_id=organisation_id, direct_key=key), False
@@ -92,7 +92,9 @@ def create_group(*, user: User, name: object = "", member_ids: object) -> Conver
             [Membership(conversation=conversation, user=member) for member in [user, *others]]
         )
         append_notice(conversation, actor=user, event="created", users=others, name=cleaned)
-        events.to_users([user.pk] + [member.pk for member in others], "chat.conversation_changed", conversation.pk)
+        events.to_users(
+            [user.pk] + [member.pk for member in others], "chat.conversation_changed", conversation.pk, joined=True
+        )
     return conversation
 
 
@@ -119,9 +121,9 @@ def rename_group(*, user: User, conversation_id: object, name: object) -> Conver
 
 def add_members(*, user: User, conversation_id: object, user_ids: object) -> Conversation:
     """Add colleagues to a group; those already in it are left as they are."""
-    colleagues = _colleagues(user=user, user_ids=user_ids, field="user_ids")
     with transaction.atomic():
         conversation = _locked_group(user=user, conversation_id=conversation_id)
+        colleagues = _colleagues(user=user, user_ids=user_ids, field="user_ids")
         present = set(Membership.objects.filter(conversation=conversation).values_list("user_id", flat=True))
         joining = [colleague for colleague in colleagues if colleague.pk not in present]
         if not joining:
@@ -130,7 +132,7 @@ def add_members(*, user: User, conversation_id: object, user_ids: object) -> Con
         Membership.objects.bulk_create([Membership(conversation=conversation, user=member) for member in joining])
         notice = append_notice(conversation, actor=user, event="added", users=joining)
         # The newcomers' sockets join the conversation's group when this reaches them.
-        events.to_users([member.pk for member in joining], "chat.conversation_changed", conversation.pk)
+        events.to_users([member.pk for member in joining], "chat.conversation_changed", conversation.pk, joined=True)
         events.to_conversation(conversation.pk, "chat.conversation_changed", {})
         events.to_conversation(conversation.pk, "chat.message_sent", {"message": selectors.describe_message(notice)})
     return conversation
