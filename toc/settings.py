@@ -249,6 +249,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Live events: how often the client pings, and when a silent connection counts as gone.
 REALTIME_HEARTBEAT_SECONDS = env.get_int("REALTIME_HEARTBEAT_SECONDS", 25)
+REALTIME_GROUP_REFRESH_SECONDS = env.get_int("REALTIME_GROUP_REFRESH_SECONDS", 3600)
 REALTIME_STALE_AFTER_SECONDS = env.get_int("REALTIME_STALE_AFTER_SECONDS", 90)
 
 # Calls and media (docs/calls.md). ICE_SERVERS: comma-separated stun:/turn: URLs for browsers;

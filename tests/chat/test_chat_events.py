@@ -6,12 +6,15 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from tests.chat.conftest import plain
 from tests.sockets import TIMEOUT, Connect, connected, drain, signed_in_browser
 from toc.accounts.models import User
 from toc.chat import selectors, services
+from toc.chat.events import conversation_group
+from toc.presence.models import Connection
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -136,3 +139,22 @@ async def test_read_marks_reach_my_other_devices_and_typing_the_others(
         "name": "Bob Tester",
     }
     assert await database_sync_to_async(selectors.unread_counts)(user=bob) == {conversation.pk: 1}
+
+
+async def test_a_long_open_socket_rejoins_groups_the_channel_layer_forgot(
+    alice: User, bob: User, open_socket: Connect, settings
+) -> None:
+    # given bob's socket, whose chat group membership the channel layer has expired
+    settings.REALTIME_GROUP_REFRESH_SECONDS = 0
+    conversation, _ = await database_sync_to_async(services.open_direct_chat)(user=alice, other_user_id=bob.pk)
+    bob_socket = await socket_of(open_socket, bob)
+    channel_name = await database_sync_to_async(lambda: Connection.objects.get(user=bob).channel_name)()
+    await get_channel_layer().group_discard(conversation_group(conversation.pk), channel_name)
+
+    # when its next heartbeat comes
+    await bob_socket.send_json_to({"type": "ping"})
+    assert (await bob_socket.receive_json_from(timeout=TIMEOUT)) == {"type": "pong"}
+    await send_message(user=alice, conversation_id=conversation.pk, envelope=plain("still there?"))
+
+    # then
+    assert await message_texts_until(bob_socket, "still there?")

@@ -34,6 +34,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
     calls: CallSignalling | None = None
     conversations: set[str]
+    groups_refreshed_at: float = 0.0
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -52,6 +53,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         for conversation_id in conversation_ids:
             await self._join_conversation(str(conversation_id))
         await self.accept()
+        self.groups_refreshed_at = time.monotonic()
         self.calls = CallSignalling(
             user=user, channel_name=self.channel_name, send=self.send_json, now=time.monotonic()
         )
@@ -90,6 +92,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             await database_sync_to_async(presence_services.touch_client)(channel_name=self.channel_name)
+            await self._refresh_groups()
             await self.send_json({"type": "pong"})
             return
         if isinstance(content, dict) and str(content.get("type", "")).startswith("call.") and self.calls is not None:
@@ -118,6 +121,17 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             elif conversation_id not in self.conversations:
                 return
         await self.send_json(event)
+
+    async def _refresh_groups(self) -> None:
+        """Join every group again now and then: the channel layer forgets a member after
+        its group expiry (a day by default), and a socket may stay open longer than that."""
+        now = time.monotonic()
+        if now - self.groups_refreshed_at < settings.REALTIME_GROUP_REFRESH_SECONDS:
+            return
+        self.groups_refreshed_at = now
+        groups = self.groups_joined + [conversation_group(conversation_id) for conversation_id in self.conversations]
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
 
     async def _join_conversation(self, conversation_id: str) -> None:
         if conversation_id and conversation_id not in self.conversations:

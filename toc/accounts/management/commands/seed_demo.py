@@ -5,11 +5,12 @@ from django.core.management.base import BaseCommand
 
 from toc.accounts.demo import seed_demo
 from toc.calls.demo import seed_demo_rooms
+from toc.chat.demo import GROUP_NAME, seed_demo_chat
 from toc.voicemail.demo import MAIN_NUMBER, seed_demo_voicemail
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisation (six users 101-106, rooms 700-701, voicemail PINs) and print the logins."
+    help = "Create the demo organisation (users 101-106, rooms 700-701, PINs, a chat group) and print the logins."
 
     def handle(self, *args: Any, **options: Any) -> None:
         for login in seed_demo(passwords_file=settings.VAR_DIR / "demo_logins.json"):
@@ -23,3 +24,5 @@ class Command(BaseCommand):
         pins = seed_demo_voicemail(passwords_file=settings.VAR_DIR / "demo_logins.json")
         self.stdout.write("  " + "   ".join(f"{extension}: {pin}" for extension, pin in pins))
         self.stdout.write(f"Main number {MAIN_NUMBER}: dial it for the company greeting (1 Bob, 2 Chloé, 0 Alice).")
+        seed_demo_chat()
+        self.stdout.write(f"Chat: everyone is in the group {GROUP_NAME!r}.")
