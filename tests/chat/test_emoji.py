@@ -21,10 +21,21 @@ def test_the_catalogue_lists_each_base_emoji_once_with_its_name_and_shortcodes()
     # The number changes only when the package is upgraded: then look at the new ones and update it.
     assert len(catalogue) == 1923
     assert len({entry["char"] for entry in catalogue}) == 1923
-    assert entry_for("😀") == {"char": "😀", "name": "grinning face", "shortcodes": ["grinning_face", "grinning"]}
-    assert entry_for("👍") == {"char": "👍", "name": "thumbs up", "shortcodes": ["thumbs_up", "thumbsup", "+1"]}
-    assert entry_for("❤️") == {"char": "❤️", "name": "red heart", "shortcodes": ["red_heart", "heart"]}
+    assert entry_for("😀") == {
+        "char": "😀",
+        "name": "grinning face",
+        "shortcodes": ["grinning_face", "grinning"],
+        "version": 1,
+    }
+    assert entry_for("👍") == {
+        "char": "👍",
+        "name": "thumbs up",
+        "shortcodes": ["thumbs_up", "thumbsup", "+1"],
+        "version": 0.6,
+    }
+    assert entry_for("❤️") == {"char": "❤️", "name": "red heart", "shortcodes": ["red_heart", "heart"], "version": 0.6}
     assert entry_for("🅰️")["name"] == "A button (blood type)"
+    assert entry_for("🫩")["version"] == 16
 
 
 def test_the_catalogue_leaves_out_skin_tone_variants_and_unqualified_forms():

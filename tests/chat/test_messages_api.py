@@ -219,3 +219,30 @@ def test_search_finds_every_word_in_my_conversations_only(
     assert [(hit["conversation"]["name"], hit["message"]["sequence"]) for hit in found] == [("Bob Tester", 1)]
     assert (not_member, other_organisation) == ([], [])
     assert too_short.status_code == 400
+
+
+def test_a_heart_with_or_without_its_variation_selector_is_one_reaction(
+    alice_client: APIClient, bob_client: APIClient, bob: User
+) -> None:
+    # given
+    conversation_id = open_direct(alice_client, bob)
+    url = f"/api/chat/messages/{send(alice_client, conversation_id, 'love it').json()['id']}/reactions/"
+
+    # when
+    alice_client.put(url, {"emoji": "\u2764", "reacted": True}, format="json")
+    final = bob_client.put(url, {"emoji": "\u2764\ufe0f", "reacted": True}, format="json")
+
+    # then
+    assert [(item["emoji"], item["count"]) for item in final.json()["reactions"]] == [("\u2764\ufe0f", 2)]
+
+
+def test_the_emoji_catalogue_is_cached_by_etag(alice_client: APIClient, anonymous_client: APIClient) -> None:
+    # when
+    first = alice_client.get("/api/chat/emoji/")
+    again = alice_client.get("/api/chat/emoji/", HTTP_IF_NONE_MATCH=first["ETag"])
+
+    # then
+    assert first.status_code == 200
+    assert {"char": "😀", "name": "grinning face"}.items() <= first.json()["emoji"][0].items()
+    assert again.status_code == 304
+    assert anonymous_client.get("/api/chat/emoji/").status_code == 403

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
@@ -482,9 +483,9 @@ class EmojiCatalogueApi(APIView):
     def get(self, request: Request) -> HttpResponseBase:
         member(request)
         etag = f'"{emoji.catalogue_etag()}"'
-        if request.headers.get("If-None-Match") == etag:
-            return HttpResponse(status=304)
-        response = HttpResponse(emoji.catalogue_json(), content_type="application/json")
+        response = get_conditional_response(request, etag=etag) or HttpResponse(
+            emoji.catalogue_json(), content_type="application/json"
+        )
         response["ETag"] = etag
-        response["Cache-Control"] = "private, max-age=86400"
+        patch_cache_control(response, private=True, max_age=86400)
         return response

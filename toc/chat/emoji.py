@@ -62,14 +62,16 @@ def _entry(char: str, data: dict[str, Any]) -> dict[str, Any]:
         "char": char,
         "name": english.replace("_", " "),
         "shortcodes": list(dict.fromkeys([english, *aliases])),
+        "version": data["E"],
     }
 
 
 @functools.cache
 def catalogue() -> list[dict[str, Any]]:
     """Every fully-qualified emoji without skin-tone variants, faces first:
-    `{"char": "😀", "name": "grinning face", "shortcodes": ["grinning_face", "grinning"]}`.
-    The first shortcode is always the English name."""
+    `{"char": "😀", "name": "grinning face", "shortcodes": ["grinning_face", "grinning"], "version": 1}`.
+    The first shortcode is always the English name; `version` is the Emoji version that added it
+    (0.6 … 18), so that the client can hide those its fonts cannot draw yet."""
     fully_qualified = emoji.STATUS["fully_qualified"]
     chars = [
         char

@@ -143,6 +143,7 @@ def set_reaction(*, user: User, message_id: object, reaction: object, reacted: b
     """Put or take back `user`'s reaction; doing what is already done changes nothing."""
     if not isinstance(reaction, str) or not emoji.is_reaction_emoji(reaction):
         raise ChatError("invalid", "A reaction is one emoji.", field="emoji")
+    reaction = emoji.canonical_reaction(reaction)  # ❤ and ❤️ are one reaction
     with transaction.atomic():
         message = _locked_message(user=user, message_id=message_id)
         if message.deleted_at is not None:
