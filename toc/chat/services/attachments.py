@@ -25,7 +25,14 @@ MAX_VOICE_SECONDS = 15 * 60
 
 
 def _size_text(size: int) -> str:
-    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size} bytes"
+    """1001 -> "1001 bytes", 1_500_000 -> "1.4 MB", 100 MB -> "100 MB" (binary units, as the
+    client shows sizes)."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} KB"
+    megabytes = size / (1024 * 1024)
+    return f"{megabytes:.1f}".removesuffix(".0") + " MB" if megabytes < 10 else f"{round(megabytes)} MB"
 
 
 def _kind(requested: object, content_type: str) -> str:
