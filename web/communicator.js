@@ -4,6 +4,7 @@
 import { api } from './api.js';
 import { AudioDevices } from './audio-devices.js';
 import { CallHandling } from './call-handling.js';
+import { Chat } from './chat.js';
 import { ConferenceWindow } from './conference.js';
 import { initials } from './dom.js';
 import { Directory } from './directory.js';
@@ -67,7 +68,8 @@ const socket = new EventSocket({
     banner.hidden = true;
     loadState()
       .then(() => { document.body.dataset.connected = 'true'; })
-      .catch(() => {});
+      .catch(() => {})
+      .finally(() => chat.refresh()); // the chat list needs to know who I am
     // Calls and history come from their own endpoints: if they fail, the rest still loads.
     softphone.resync();
     parked.refresh();
@@ -98,6 +100,8 @@ const socket = new EventSocket({
       voicemail.changed(event);
     } else if (event.type === 'call.phone_dnd_changed') {
       paintPhoneDnd(event.enabled);
+    } else if (event.type.startsWith('chat.')) {
+      chat.handleEvent(event);
     }
   },
 });
@@ -116,9 +120,15 @@ softphone.ui = new CallHandling({ softphone, directoryList: document.getElementB
 const parked = new ParkedCalls({ onPickUp: (slot, name) => softphone.call(slot, { name }) });
 const conference = new ConferenceWindow({ softphone, getMe: () => me });
 const voicemail = new Voicemail({ onCall: (number, name) => softphone.call(number, { name }), getMe: () => me });
+const chat = new Chat({
+  onCall: (number, name) => softphone.call(number, { name }),
+  getMe: () => me,
+  onShow: () => showView('chat'),
+  openMicrophone: () => devices.openMicrophone(), // voice messages use the microphone chosen for calls
+});
 
-// For the end-to-end tests and for diagnosing calls from the browser's console.
-window.toc = { softphone };
+// For the end-to-end tests and for diagnosing calls and chat from the browser's console.
+window.toc = { softphone, chat };
 
 new PresenceMenu({
   onChanged: (presence) => {
@@ -142,6 +152,8 @@ function showView(next) {
   document.getElementById('parked-view').hidden = next !== 'parked';
   document.getElementById('conference-view').hidden = next !== 'conference';
   document.getElementById('voicemail-view').hidden = next !== 'voicemail';
+  document.getElementById('chat-view').hidden = next !== 'chat';
+  document.getElementById('chat-conversation').hidden = next !== 'chat';
   if (next === 'preferences' && me) preferences.show(me);
   if (next === 'parked') parked.refresh();
   if (next === 'conference') conference.show();
@@ -149,6 +161,8 @@ function showView(next) {
   else phone.hide();
   if (next === 'voicemail') voicemail.show();
   else voicemail.hide();
+  if (next === 'chat') chat.show();
+  else chat.hide();
 }
 
 document.querySelectorAll('.rail-button[data-view]').forEach((button) =>
@@ -179,7 +193,10 @@ moreMenu.addEventListener('keydown', (event) => {
 
 document.addEventListener('keydown', (event) => {
   const typing = ['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName);
-  if (event.key === '/' && !typing) {
+  if (view === 'chat' && ((event.key === '/' && !typing) || (event.ctrlKey && !event.altKey && (event.key || '').toLowerCase() === 'k'))) {
+    event.preventDefault();
+    chat.focusSearch();
+  } else if (event.key === '/' && !typing) {
     event.preventDefault();
     showView('contacts');
     document.getElementById('search').focus();
@@ -188,6 +205,10 @@ document.addEventListener('keydown', (event) => {
   } else if (event.altKey && event.key === '2') {
     showView('phone');
     phone.focusDialPad();
+  } else if (event.altKey && event.key === '3') {
+    event.preventDefault();
+    showView('chat');
+    chat.focus();
   } else if (event.altKey && event.key === '5') {
     showView('voicemail');
   } else if (event.altKey && event.key === '7') {

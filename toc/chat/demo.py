@@ -11,7 +11,7 @@ from toc.chat.models import Conversation, ConversationKind
 GROUP_NAME = "Demo team"
 WELCOME = (
     "Welcome to TOC chat! Messages here reach everyone in the demo, live on every device. "
-    "Try an emoji :wave:, drop a file onto this window, or hold a voice message."
+    "Try an emoji :wave:, drop a file onto this window, or record a voice message with the microphone button."
 )
 
 
