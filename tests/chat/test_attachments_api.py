@@ -182,3 +182,28 @@ def test_uploads_never_sent_are_swept_after_a_day(alice: User, bob: User, alice_
     assert list(Attachment.objects.values_list("name", flat=True)) == ["new.txt"]
     assert not default_storage.exists(old_name)
     assert alice_client.get(fresh["url"]).status_code == 200
+
+
+def test_a_voice_message_streams_by_byte_range_so_players_can_seek(
+    alice_client: APIClient, bob_client: APIClient, bob: User
+) -> None:
+    # given
+    conversation_id = open_direct(alice_client, bob)
+    data = bytes(range(256)) * 8
+    voice = upload(
+        alice_client, conversation_id, "v.webm", data, "audio/webm", kind="voice", duration_seconds="3"
+    ).json()
+
+    # when
+    middle = bob_client.get(voice["url"], HTTP_RANGE="bytes=100-199")
+    beyond = bob_client.get(voice["url"], HTTP_RANGE="bytes=5000-")
+
+    # then
+    assert middle.status_code == 206
+    assert (middle["Content-Range"], middle["Accept-Ranges"], body(middle)) == (
+        "bytes 100-199/2048",
+        "bytes",
+        data[100:200],
+    )
+    assert middle["Content-Disposition"] == 'inline; filename="v.webm"'
+    assert (beyond.status_code, beyond["Content-Range"]) == (416, "bytes */2048")

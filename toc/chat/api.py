@@ -6,8 +6,7 @@ untouched; see `toc.chat.envelope`.
 
 from typing import Any
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header
@@ -25,6 +24,7 @@ from toc.chat import emoji, selectors, services
 from toc.chat.models import Attachment
 from toc.chat.services import ChatError
 from toc.lib.api import input_of
+from toc.lib.files import stored_file_response
 
 INLINE_TYPES = frozenset(
     {
@@ -433,10 +433,12 @@ class AttachmentDownloadApi(APIView):
         if attachment is None or not attachment.file.name:
             raise NotFound("That file does not exist.")
         inline = attachment.content_type in INLINE_TYPES and request.query_params.get("download") != "1"
-        response = FileResponse(default_storage.open(attachment.file.name, "rb"), content_type=attachment.content_type)
+        response = stored_file_response(
+            request, attachment.file.name, content_type=attachment.content_type, cache_control="private, max-age=3600"
+        )
+        if response.status_code == 416:
+            return response
         response["Content-Disposition"] = content_disposition_header(not inline, attachment.name) or "attachment"
-        response["Content-Length"] = str(attachment.size)
-        response["Cache-Control"] = "private, max-age=3600"
         # A file is never a page: no scripts, even if a browser were to render it.
         response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
         return response

@@ -3,13 +3,9 @@ save to old messages, delete. Only a mailbox's owner reaches its messages: anyon
 404, as for a message that does not exist.
 """
 
-import re
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
@@ -21,12 +17,10 @@ from rest_framework.views import APIView
 
 from toc.accounts.access import member, organisation_id_of
 from toc.accounts.models import User
+from toc.lib.files import stored_file_response
 from toc.voicemail import company, selectors, services
 from toc.voicemail.models import CompanyGreeting, Mailbox
 from toc.voicemail.services import VoicemailError
-
-CHUNK_BYTES = 64 * 1024
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class CallerSerializer(serializers.Serializer):
@@ -96,52 +90,8 @@ class MessageAudioApi(APIView):
 
 
 def audio_response(request: Request, name: str) -> HttpResponseBase:
-    """A stored WAV, whole or the byte range asked for (206; 416 when it cannot be met), so that
-    players can seek; never cached by the browser."""
-    size = default_storage.size(name)
-    wanted = RANGE.match(request.headers.get("Range", ""))
-    if wanted is None or size == 0:
-        response: HttpResponseBase = FileResponse(default_storage.open(name, "rb"), content_type="audio/wav")
-        response["Accept-Ranges"] = "bytes"
-        response["Cache-Control"] = "private, no-store"
-        return response
-    first, last = _byte_range(wanted.group(1), wanted.group(2), size)
-    if first is None or last is None:
-        refused = HttpResponse(status=416)
-        refused["Content-Range"] = f"bytes */{size}"
-        return refused
-    response = StreamingHttpResponse(_read(name, first, last), status=206, content_type="audio/wav")
-    response["Content-Range"] = f"bytes {first}-{last}/{size}"
-    response["Content-Length"] = str(last - first + 1)
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _byte_range(start: str, end: str, size: int) -> tuple[int | None, int | None]:
-    """The first and last byte of a `bytes=start-end` range, or (None, None) if it is unsatisfiable."""
-    if not start and not end:
-        return None, None
-    if not start:  # the last `end` bytes
-        length = int(end)
-        return (max(0, size - length), size - 1) if length > 0 else (None, None)
-    first = int(start)
-    last = min(int(end), size - 1) if end else size - 1
-    if first >= size or last < first:
-        return None, None
-    return first, last
-
-
-def _read(name: str, first: int, last: int) -> Iterator[bytes]:
-    with default_storage.open(name, "rb") as audio:
-        audio.seek(first)
-        left = last - first + 1
-        while left > 0:
-            chunk = audio.read(min(CHUNK_BYTES, left))
-            if not chunk:
-                return
-            left -= len(chunk)
-            yield chunk
+    """A stored WAV, whole or the byte range asked for, so that players can seek."""
+    return stored_file_response(request, name, content_type="audio/wav")
 
 
 class PinInputSerializer(serializers.Serializer):
