@@ -3,7 +3,7 @@
 // notices, reactions and typing. What people wrote always goes in as text nodes; links are
 // built as <a> elements from the text, never as HTML.
 
-import { renderAttachments } from './chat-media.js';
+import { renderAttachments } from './chat-attachments.js';
 import { h, icon, initials } from './dom.js';
 import { minutesSeconds } from './voicemail.js';
 
