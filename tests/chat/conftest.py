@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from tests.conftest import client_for
@@ -41,3 +42,10 @@ def make_group(client: APIClient, members: list[User], name: str = "Sales") -> s
     response = client.post("/api/chat/conversations/", body, format="json")
     assert response.status_code == 201, response.json()
     return str(response.json()["id"])
+
+
+def upload(client: APIClient, conversation_id: str, name: str, data: bytes, content_type: str, **fields: str):
+    file = SimpleUploadedFile(name, data, content_type=content_type)
+    return client.post(
+        f"/api/chat/conversations/{conversation_id}/attachments/", {"file": file, **fields}, format="multipart"
+    )

@@ -5,11 +5,10 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.chat.conftest import open_direct, plain
+from tests.chat.conftest import open_direct, plain, upload
 from toc.accounts.models import User
 from toc.chat import services
 from toc.chat.models import Attachment
@@ -17,13 +16,6 @@ from toc.chat.models import Attachment
 pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
-
-
-def upload(client: APIClient, conversation_id: str, name: str, data: bytes, content_type: str, **fields: str):
-    file = SimpleUploadedFile(name, data, content_type=content_type)
-    return client.post(
-        f"/api/chat/conversations/{conversation_id}/attachments/", {"file": file, **fields}, format="multipart"
-    )
 
 
 def body(response) -> bytes:

@@ -14,6 +14,7 @@ from tests.sockets import TIMEOUT, Connect, connected, drain, signed_in_browser
 from toc.accounts.models import User
 from toc.chat import selectors, services
 from toc.chat.events import conversation_group
+from toc.lib.events import user_group
 from toc.presence.models import Connection
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -158,3 +159,26 @@ async def test_a_long_open_socket_rejoins_groups_the_channel_layer_forgot(
 
     # then
     assert await message_texts_until(bob_socket, "still there?")
+
+
+async def test_a_joined_event_that_arrives_after_the_removal_does_not_let_the_socket_back_in(
+    alice: User, bob: User, open_socket: Connect
+) -> None:
+    # given bob removed from a group, his socket told so
+    group = await database_sync_to_async(services.create_group)(user=alice, name="Ops", member_ids=[bob.pk])
+    bob_socket = await socket_of(open_socket, bob)
+    await database_sync_to_async(services.remove_member)(user=alice, conversation_id=group.pk, member_id=bob.pk)
+    assert (await next_chat_event(bob_socket))["type"] == "chat.conversation_removed"
+
+    # when the "joined" of his adding, crossed in transit, arrives late
+    await get_channel_layer().group_send(
+        user_group(bob.pk),
+        {
+            "type": "event.message",
+            "event": {"type": "chat.conversation_changed", "conversation_id": str(group.pk), "joined": True},
+        },
+    )
+    await send_message(user=alice, conversation_id=group.pk, envelope=plain("members only"))
+
+    # then
+    assert await no_chat_event(bob_socket)

@@ -2,12 +2,15 @@
 only, reacted to, read marks and unread counts, search."""
 
 import uuid
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from tests.chat.conftest import make_group, open_direct, plain, send
-from toc.accounts.models import User
+from tests.chat.conftest import make_group, open_direct, plain, send, upload
+from tests.conftest import client_for
+from tests.factories import make_user
+from toc.accounts.models import Organisation, User
 from toc.chat.models import Message, Reaction
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +60,15 @@ def test_a_retried_send_is_stored_once(alice_client: APIClient, bob: User) -> No
             "The message is too long (10001 characters; at most 10000).",
         ),
         ("hello", 'A message is {"format": ..., "payload": ...}.'),
+        ({"format": ["toc.plain/1"], "payload": {}}, "Unknown message format \"['toc.plain/1']\"."),
+        (
+            {"format": "toc.plain/1", "payload": {"text": "a\x00b"}},
+            "The message holds a NUL character, which cannot be stored.",
+        ),
+        (
+            {"format": "toc.plain/1", "payload": {"text": "", "attachments": [{"id": "made-up", "name": "x.exe"}]}},
+            "The files the message describes are not the files it carries.",
+        ),
         (
             {"format": "toc.plain/1", "payload": {"text": 5}},
             'A plain message\'s payload is {"text": ..., "attachments": [...]}.',
@@ -165,6 +177,7 @@ def test_reactions_toggle_and_say_who(
     ]
     assert refused.status_code == 400
     assert refused.json()["errors"] == {"emoji": ["A reaction is one emoji."]}
+    assert sorted(Reaction.objects.values_list("emoji", "user_id")) == [("👍", alice.pk), ("👍", bob.pk)]
 
 
 def test_unread_counts_follow_read_marks(alice_client: APIClient, bob_client: APIClient, bob: User) -> None:
@@ -246,3 +259,72 @@ def test_the_emoji_catalogue_is_cached_by_etag(alice_client: APIClient, anonymou
     assert {"char": "😀", "name": "grinning face"}.items() <= first.json()["emoji"][0].items()
     assert again.status_code == 304
     assert anonymous_client.get("/api/chat/emoji/").status_code == 403
+
+
+def test_deleting_twice_is_done_once(alice_client: APIClient, bob: User) -> None:
+    # given
+    conversation_id = open_direct(alice_client, bob)
+    message_id = send(alice_client, conversation_id, "bye").json()["id"]
+
+    # when
+    first = alice_client.delete(f"/api/chat/messages/{message_id}/")
+    again = alice_client.delete(f"/api/chat/messages/{message_id}/")
+
+    # then
+    assert (first.status_code, again.status_code) == (204, 204)
+    assert Message.objects.get().deleted_at is not None
+
+
+def test_an_edit_keeps_the_files_a_message_carries(alice_client: APIClient, bob: User) -> None:
+    # given a message with a file
+    conversation_id = open_direct(alice_client, bob)
+    attachment = upload(alice_client, conversation_id, "a.txt", b"abc", "text/plain").json()
+    message = send(
+        alice_client, conversation_id, "", envelope=plain("see file", [attachment]), attachment_ids=[attachment["id"]]
+    ).json()
+
+    # when
+    dropped = alice_client.patch(f"/api/chat/messages/{message['id']}/", {"envelope": plain("no file")}, format="json")
+    kept = alice_client.patch(
+        f"/api/chat/messages/{message['id']}/", {"envelope": plain("see the file", [attachment])}, format="json"
+    )
+
+    # then
+    assert dropped.status_code == 400
+    assert dropped.json()["errors"] == {"envelope": ["The files the message describes are not the files it carries."]}
+    assert (kept.status_code, kept.json()["attachment_ids"]) == (200, [attachment["id"]])
+
+
+def test_nobody_sends_a_file_someone_else_uploaded(alice_client: APIClient, bob_client: APIClient, bob: User) -> None:
+    # given alice's upload in the chat she shares with bob
+    conversation_id = open_direct(alice_client, bob)
+    attachment = upload(alice_client, conversation_id, "a.txt", b"abc", "text/plain").json()
+
+    # when bob tries to send it as his
+    response = send(
+        bob_client, conversation_id, "", envelope=plain("", [attachment]), attachment_ids=[attachment["id"]]
+    )
+
+    # then
+    assert response.status_code == 400
+    assert Message.objects.count() == 0
+
+
+def test_reacting_costs_the_same_few_queries_however_many_reacted(
+    alice_client: APIClient, acme: Organisation, django_assert_max_num_queries: Any
+) -> None:
+    # given a message of a group of 31 that 30 people reacted to
+    colleagues = [make_user(acme, f"fan{number}") for number in range(30)]
+    conversation_id = make_group(alice_client, colleagues)
+    message_id = send(alice_client, conversation_id, "big news").json()["id"]
+    for colleague in colleagues:
+        client_for(colleague).put(
+            f"/api/chat/messages/{message_id}/reactions/", {"emoji": "🎉", "reacted": True}, format="json"
+        )
+
+    # when / then
+    with django_assert_max_num_queries(16):
+        response = alice_client.put(
+            f"/api/chat/messages/{message_id}/reactions/", {"emoji": "🎉", "reacted": True}, format="json"
+        )
+    assert response.json()["reactions"][0]["count"] == 31

@@ -16,11 +16,10 @@ WELCOME = (
 
 
 def seed_demo_chat() -> Conversation:
-    """The demo team group (made on first run; later runs leave it as the users left it)."""
+    """The demo team group (made on first run; later runs leave the chats as the users left them)."""
     users = list(User.objects.filter(organisation__slug=DEMO_SLUG, is_active=True).order_by("extension"))
-    existing = Conversation.objects.filter(
-        organisation__slug=DEMO_SLUG, kind=ConversationKind.GROUP, name=GROUP_NAME
-    ).first()
+    # Any group at all means the demo was seeded before (and people may have renamed or left it).
+    existing = Conversation.objects.filter(organisation__slug=DEMO_SLUG, kind=ConversationKind.GROUP).first()
     if existing is not None:
         return existing
     founder, *others = users

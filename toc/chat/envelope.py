@@ -30,20 +30,35 @@ class CheckedEnvelope:
     search_text: str
 
 
-def check(envelope: object, *, attachment_count: int) -> CheckedEnvelope:
-    """Validate an envelope sent by a client (with `attachment_count` attachment ids beside it)."""
+def check(envelope: object, *, attachment_ids: list[str]) -> CheckedEnvelope:
+    """Validate an envelope sent by a client with `attachment_ids` (the files the message
+    carries) beside it."""
     if not isinstance(envelope, dict) or set(envelope) != {"format", "payload"}:
         raise EnvelopeError('A message is {"format": ..., "payload": ...}.')
     envelope_format = envelope["format"]
-    if envelope_format not in CLIENT_FORMATS:
+    if not isinstance(envelope_format, str) or envelope_format not in CLIENT_FORMATS:
         raise EnvelopeError(f"Unknown message format {str(envelope_format)[:40]!r}.")
-    if len(json.dumps(envelope, ensure_ascii=False).encode()) > MAX_ENVELOPE_BYTES:
+    serialised = json.dumps(envelope, ensure_ascii=False)
+    if len(serialised.encode()) > MAX_ENVELOPE_BYTES:
         raise EnvelopeError(f"The message is too long (over {MAX_ENVELOPE_BYTES // 1024} KB).")
-    search_text = _check_plain(envelope["payload"], attachment_count=attachment_count)
+    if _holds_nul(envelope):
+        raise EnvelopeError("The message holds a NUL character, which cannot be stored.")
+    search_text = _check_plain(envelope["payload"], attachment_ids=attachment_ids)
     return CheckedEnvelope(format=envelope_format, envelope=envelope, search_text=search_text)
 
 
-def _check_plain(payload: object, *, attachment_count: int) -> str:
+def _holds_nul(value: object) -> bool:
+    """PostgreSQL stores no NUL character in text or JSON."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def _check_plain(payload: object, *, attachment_ids: list[str]) -> str:
     if not isinstance(payload, dict) or not isinstance(payload.get("text", ""), str):
         raise EnvelopeError('A plain message\'s payload is {"text": ..., "attachments": [...]}.')
     text = str(payload.get("text", ""))
@@ -52,10 +67,13 @@ def _check_plain(payload: object, *, attachment_count: int) -> str:
         raise EnvelopeError("A plain message's attachments are a list.")
     if len(text) > MAX_TEXT_CHARS:
         raise EnvelopeError(f"The message is too long ({len(text)} characters; at most {MAX_TEXT_CHARS}).")
-    if not text.strip() and not attachments and attachment_count == 0:
-        raise EnvelopeError("The message is empty.")
-    if len(attachments) > MAX_ATTACHMENTS or attachment_count > MAX_ATTACHMENTS:
+    if len(attachments) > MAX_ATTACHMENTS or len(attachment_ids) > MAX_ATTACHMENTS:
         raise EnvelopeError(f"At most {MAX_ATTACHMENTS} files go in one message.")
+    described = [str(item.get("id", "")) if isinstance(item, dict) else "" for item in attachments]
+    if sorted(described) != sorted(attachment_ids):
+        raise EnvelopeError("The files the message describes are not the files it carries.")
+    if not text.strip() and not attachments:
+        raise EnvelopeError("The message is empty.")
     names = " ".join(str(item.get("name", "")) for item in attachments if isinstance(item, dict))
     return f"{text} {names}".strip()
 

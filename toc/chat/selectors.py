@@ -5,7 +5,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from toc.accounts.models import User
 from toc.chat.models import Attachment, Conversation, ConversationKind, Membership, Message, MessageKind
@@ -26,6 +27,11 @@ def get_conversation_for_user(*, user: User, conversation_id: object) -> Convers
     if key is None:
         return None
     return Conversation.objects.filter(pk=key, memberships__user=user).first()
+
+
+def is_member(*, user: User, conversation_id: object) -> bool:
+    key = _uuid(conversation_id)
+    return key is not None and Membership.objects.filter(conversation_id=key, user=user).exists()
 
 
 def get_attachment_for_user(*, user: User, attachment_id: object) -> Attachment | None:
@@ -58,6 +64,11 @@ def unread_counts(*, user: User, conversation_ids: Iterable[uuid.UUID] | None = 
 
 def _messages() -> QuerySet[Message]:
     return Message.objects.prefetch_related("attachments", "reactions__user")
+
+
+def get_message(message_id: uuid.UUID) -> Message:
+    """A message with its files and reactions loaded (for describing it)."""
+    return _messages().get(pk=message_id)
 
 
 def describe_message(message: Message) -> dict[str, Any]:
@@ -121,17 +132,18 @@ def _describe(
     }
 
 
-def list_conversations(*, user: User, conversation_ids: list[uuid.UUID] | None = None) -> list[dict[str, Any]]:
+def list_conversations(
+    *, user: User, conversation_ids: list[uuid.UUID] | None = None, all_members: bool = False
+) -> list[dict[str, Any]]:
     """`user`'s conversations, newest activity first, each as the client sees it. Large groups
-    list their first LIST_MEMBERS members here (`member_count` says how many there are);
-    `describe_conversation` lists them all."""
+    list their first LIST_MEMBERS members (`member_count` says how many there are) unless
+    `all_members`, as `describe_conversation` asks."""
     memberships = Membership.objects.filter(user=user).select_related("conversation")
     if conversation_ids is not None:
         memberships = memberships.filter(conversation_id__in=conversation_ids)
     rows = list(memberships)
     ids = [row.conversation_id for row in rows]
-    limit = None if conversation_ids is not None else LIST_MEMBERS
-    members = _members_by_conversation(ids, limit=limit)
+    members = _members_by_conversation(ids, limit=None if all_members else LIST_MEMBERS)
     counts = dict(
         Membership.objects.filter(conversation_id__in=ids)
         .values("conversation_id")
@@ -160,17 +172,21 @@ def list_conversations(*, user: User, conversation_ids: list[uuid.UUID] | None =
 
 
 def _members_by_conversation(ids: list[uuid.UUID], *, limit: int | None) -> dict[uuid.UUID, list[User]]:
+    """Each conversation's members in the order they joined, at most `limit` each (counted in
+    the database, so a list of big groups does not read every member)."""
+    rows = Membership.objects.filter(conversation_id__in=ids).select_related("user")
+    if limit is not None:
+        rows = rows.annotate(
+            rank=Window(RowNumber(), partition_by=[F("conversation_id")], order_by=[F("joined_at"), F("pk")])
+        ).filter(rank__lte=limit)
     members: dict[uuid.UUID, list[User]] = {}
-    rows = Membership.objects.filter(conversation_id__in=ids).select_related("user").order_by("joined_at", "pk")
-    for row in rows:
-        bucket = members.setdefault(row.conversation_id, [])
-        if limit is None or len(bucket) < limit:
-            bucket.append(row.user)
+    for row in rows.order_by("conversation_id", "joined_at", "pk"):
+        members.setdefault(row.conversation_id, []).append(row.user)
     return members
 
 
 def describe_conversation(*, user: User, conversation: Conversation) -> dict[str, Any]:
-    (described,) = list_conversations(user=user, conversation_ids=[conversation.pk])
+    (described,) = list_conversations(user=user, conversation_ids=[conversation.pk], all_members=True)
     return described
 
 

@@ -8,6 +8,7 @@ one send reaches every member's sockets, however large the group). Every event i
 object with a `type` of the form `<app>.<past_tense>`.
 """
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,11 +40,14 @@ def send_event(
         groups.append(organisation_group(organisation_id))
     message = {"type": "event.message", "event": {"type": event_type, **payload}}
 
+    async def send_all(layer: Any) -> None:
+        # One trip into the event loop for every group (a new group's members can be many).
+        await asyncio.gather(*(layer.group_send(group, message) for group in groups))
+
     def deliver() -> None:
         layer = get_channel_layer()
-        if layer is None:
+        if layer is None or not groups:
             return
-        for group in groups:
-            async_to_sync(layer.group_send)(group, message)
+        async_to_sync(send_all)(layer)
 
     transaction.on_commit(deliver)

@@ -115,6 +115,12 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if event_type.startswith("chat."):
             conversation_id = str(event.get("conversation_id", ""))
             if event_type == "chat.conversation_changed" and event.get("joined") is True:
+                # Events from different processes can cross: a "joined" may arrive after the
+                # removal that followed it. The database says whether it still holds.
+                if not await database_sync_to_async(chat_selectors.is_member)(
+                    user=self.user, conversation_id=conversation_id
+                ):
+                    return
                 await self._join_conversation(conversation_id)
             elif event_type == "chat.conversation_removed":
                 await self._leave_conversation(conversation_id)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from toc.accounts.models import User
 from toc.chat import selectors
 from toc.chat.models import Attachment, AttachmentKind
-from toc.chat.services.base import NOT_FOUND, ChatError, locked_conversation
+from toc.chat.services.base import NOT_FOUND, ChatError
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 MAX_VOICE_SECONDS = 15 * 60
@@ -77,14 +77,16 @@ def upload_attachment(
     chosen = _kind(kind, content_type)
     duration = _duration(chosen, duration_seconds)
     name = _clean_file_name(upload.name or "file")
-    if selectors.get_conversation_for_user(user=user, conversation_id=conversation_id) is None:
+    conversation = selectors.get_conversation_for_user(user=user, conversation_id=conversation_id)
+    if conversation is None:
         raise ChatError("not_found", NOT_FOUND)
     # The copy into storage happens outside the conversation's lock: a big file must not
     # hold up the messages of everyone else in it.
     stored = default_storage.save(f"chat/{timezone.now():%Y/%m}/{uuid.uuid4().hex}", upload)
     try:
         with transaction.atomic():
-            conversation = locked_conversation(user=user, conversation_id=conversation_id)
+            # No conversation lock: an upload by someone removed meanwhile is unreachable to
+            # them and swept away unsent.
             return Attachment.objects.create(
                 conversation=conversation,
                 organisation_id=conversation.organisation_id,

@@ -13,7 +13,7 @@ from toc.accounts.access import organisation_id_of
 from toc.accounts.models import User
 from toc.chat import events, selectors
 from toc.chat.models import Conversation, ConversationKind, Membership
-from toc.chat.services.base import ChatError, append_notice, locked_conversation
+from toc.chat.services.base import NOT_FOUND, ChatError, append_notice, locked_conversation
 
 MAX_NAME_CHARS = 100
 
@@ -129,7 +129,13 @@ def add_members(*, user: User, conversation_id: object, user_ids: object) -> Con
         if not joining:
             return conversation
         _check_size(len(present) + len(joining))
-        Membership.objects.bulk_create([Membership(conversation=conversation, user=member) for member in joining])
+        # Newcomers start with nothing unread: the history before them is there to read, not owed.
+        Membership.objects.bulk_create(
+            [
+                Membership(conversation=conversation, user=member, last_read_sequence=conversation.last_sequence)
+                for member in joining
+            ]
+        )
         notice = append_notice(conversation, actor=user, event="added", users=joining)
         # The newcomers' sockets join the conversation's group when this reaches them.
         events.to_users([member.pk for member in joining], "chat.conversation_changed", conversation.pk, joined=True)
@@ -163,8 +169,10 @@ def remove_member(*, user: User, conversation_id: object, member_id: object) -> 
 
 def set_muted(*, user: User, conversation_id: object, is_muted: bool) -> Conversation:
     """Mute or unmute a conversation's notifications for `user` (on all their devices)."""
+    conversation = selectors.get_conversation_for_user(user=user, conversation_id=conversation_id)
+    if conversation is None:
+        raise ChatError("not_found", NOT_FOUND)
     with transaction.atomic():
-        conversation = locked_conversation(user=user, conversation_id=conversation_id)
         Membership.objects.filter(conversation=conversation, user=user).update(is_muted=is_muted)
         events.to_users([user.pk], "chat.conversation_changed", conversation.pk)
     return conversation

@@ -22,9 +22,9 @@ MAX_REACTIONS_PER_PERSON = 20
 MESSAGE_NOT_FOUND = "That message does not exist."
 
 
-def _checked(envelope: object, *, attachment_count: int) -> envelopes.CheckedEnvelope:
+def _checked(envelope: object, *, attachment_ids: list[str]) -> envelopes.CheckedEnvelope:
     try:
-        return envelopes.check(envelope, attachment_count=attachment_count)
+        return envelopes.check(envelope, attachment_ids=attachment_ids)
     except envelopes.EnvelopeError as error:
         raise ChatError("invalid", str(error), field="envelope") from error
 
@@ -44,7 +44,7 @@ def send_message(
     """Store and deliver a message. Returns it and whether it is new: the same `client_id`
     sent again (a retry) returns the message stored the first time."""
     keys = _attachment_keys(list(attachment_ids) if isinstance(attachment_ids, tuple) else attachment_ids)
-    checked = _checked(envelope, attachment_count=len(keys))
+    checked = _checked(envelope, attachment_ids=[str(key) for key in keys])
     client_key = as_uuid(client_id) if client_id is not None else None
     if client_id is not None and client_key is None:
         raise ChatError("invalid", "client_id is a UUID.", field="client_id")
@@ -73,8 +73,10 @@ def send_message(
         )
         Attachment.objects.filter(pk__in=keys).update(message=message)
         Membership.objects.filter(conversation=conversation, user=user).update(last_read_sequence=message.sequence)
+        message = selectors.get_message(message.pk)
         events.to_conversation(conversation.pk, "chat.message_sent", {"message": selectors.describe_message(message)})
-        _announce_read(user=user, conversation_id=conversation.pk, sequence=message.sequence)
+    # After the lock: the sender's counts over all their conversations need not hold it up.
+    _announce_read(user=user, conversation_id=conversation.pk, sequence=message.sequence)
     return message, True
 
 
@@ -102,23 +104,35 @@ def _own_live_message(*, user: User, message_id: object, verb: str) -> Message:
 
 
 def edit_message(*, user: User, message_id: object, envelope: object) -> Message:
+    """Replace the content of one of `user`'s messages; it keeps the files it carries."""
     with transaction.atomic():
         message = _own_live_message(user=user, message_id=message_id, verb="edit")
-        checked = _checked(envelope, attachment_count=message.attachments.count())
+        carried = [str(key) for key in message.attachments.values_list("pk", flat=True)]
+        checked = _checked(envelope, attachment_ids=carried)
         message.envelope_format = checked.format
         message.envelope = checked.envelope
         message.search_text = checked.search_text
         message.edited_at = timezone.now()
         message.save(update_fields=["envelope_format", "envelope", "search_text", "edited_at"])
-        events.to_conversation(
-            message.conversation_id, "chat.message_edited", {"message": selectors.describe_message(message)}
-        )
-    return message
+        return _announced(message, "chat.message_edited")
+
+
+def _announced(message: Message, event_type: str) -> Message:
+    """The message as it is now (with its reactions and files, in a fixed number of queries),
+    told to the conversation."""
+    fresh = selectors.get_message(message.pk)
+    events.to_conversation(fresh.conversation_id, event_type, {"message": selectors.describe_message(fresh)})
+    return fresh
 
 
 def delete_message(*, user: User, message_id: object) -> Message:
+    """Delete one of `user`'s messages (again: nothing more happens)."""
     with transaction.atomic():
-        message = _own_live_message(user=user, message_id=message_id, verb="delete")
+        message = _locked_message(user=user, message_id=message_id)
+        if message.sender_id != user.pk:
+            raise ChatError("forbidden", "You can delete only your own messages.")
+        if message.deleted_at is not None:
+            return message
         files = [attachment.file.name for attachment in message.attachments.all() if attachment.file.name]
         message.attachments.all().delete()
         message.reactions.all().delete()
@@ -127,11 +141,8 @@ def delete_message(*, user: User, message_id: object) -> Message:
         message.search_text = ""
         message.deleted_at = timezone.now()
         message.save(update_fields=["envelope_format", "envelope", "search_text", "deleted_at"])
-        events.to_conversation(
-            message.conversation_id, "chat.message_deleted", {"message": selectors.describe_message(message)}
-        )
         transaction.on_commit(lambda: _delete_files(files))
-    return message
+        return _announced(message, "chat.message_deleted")
 
 
 def _delete_files(names: list[str]) -> None:
@@ -161,10 +172,7 @@ def set_reaction(*, user: User, message_id: object, reaction: object, reacted: b
                 pass
         elif not reacted:
             mine.filter(emoji=reaction).delete()
-        events.to_conversation(
-            message.conversation_id, "chat.reaction_changed", {"message": selectors.describe_message(message)}
-        )
-    return message
+        return _announced(message, "chat.reaction_changed")
 
 
 def mark_read(*, user: User, conversation_id: object, sequence: object) -> Membership:
