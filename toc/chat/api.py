@@ -434,7 +434,7 @@ class AttachmentDownloadApi(APIView):
             raise NotFound("That file does not exist.")
         inline = attachment.content_type in INLINE_TYPES and request.query_params.get("download") != "1"
         response = stored_file_response(
-            request, attachment.file.name, content_type=attachment.content_type, cache_control="private, max-age=3600"
+            request, attachment.file.name, content_type=attachment.content_type, cache_control="private, no-cache"
         )
         if response.status_code == 416:
             return response
