@@ -2,10 +2,13 @@
 // writes, one error type with field messages.
 
 export class ApiError extends Error {
-  constructor(status, detail, errors) {
+  // `signedOut`: the session has expired (401, or a 403 for missing credentials); the page is
+  // on its way to the sign-in page.
+  constructor(status, detail, errors, { signedOut = false } = {}) {
     super(detail || `Request failed (${status})`);
     this.status = status;
     this.errors = errors || {};
+    this.signedOut = signedOut;
   }
 
   // All messages, field ones first, as one sentence list for a form's error line.
@@ -13,6 +16,20 @@ export class ApiError extends Error {
     const messages = Object.values(this.errors).flat();
     return messages.length ? messages.join(' ') : this.message;
   }
+}
+
+// `session.expired` is set once a request found the session expired and the page went to sign
+// in again (what is unsent waits in sessionStorage: no "Leave site?" for that).
+export const session = { expired: false };
+
+// A 401, or a 403 whose reason is missing or bad credentials (not a permission refusal).
+export function isSignedOut(status, detail) {
+  return status === 401 || (status === 403 && /credentials|authenticat/i.test(detail || ''));
+}
+
+export function signInAgain() {
+  session.expired = true;
+  window.location.assign('/login/');
 }
 
 export function csrfToken() {
@@ -33,10 +50,9 @@ export async function api(method, path, body) {
   const response = await fetch(`/api/${path}`, options);
   if (response.status === 401 || response.status === 403) {
     const data = await response.json().catch(() => ({}));
-    if (response.status === 401 || /credentials|authenticat/i.test(data.detail || '')) {
-      window.location.assign('/login/');
-    }
-    throw new ApiError(response.status, data.detail, data.errors);
+    const signedOut = isSignedOut(response.status, data.detail);
+    if (signedOut) signInAgain();
+    throw new ApiError(response.status, data.detail, data.errors, { signedOut });
   }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);

@@ -181,7 +181,8 @@ export class ConversationView {
     const conversation = this.conversation;
     const name = conversationName(conversation, this.meId);
     const other = conversation.kind === 'direct' ? otherMember(conversation) : null;
-    const count = (conversation.members || []).length;
+    // The list's copy names at most 20 members of a group: member_count is how many there are.
+    const count = conversation.member_count ?? (conversation.members || []).length;
     this.el.title.textContent = name;
     this.el.avatar.replaceChildren(conversationAvatar(conversation, name));
     this.el.subtitle.textContent = conversation.kind === 'group'

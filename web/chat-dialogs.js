@@ -1,6 +1,8 @@
 // The chat's dialogs: New chat (pick a colleague) and New group (a name and members), a
 // group's Members (rename, add, remove, leave), and the confirmation before deleting or leaving.
 // Colleagues come from the directory (GET /api/directory/); the server decides who may do what.
+// The conversation list names at most 20 members of a group, so Members fetches the whole
+// conversation when it opens and whenever it changes.
 
 import { api } from './api.js';
 import { conversationName } from './chat-render.js';
@@ -206,7 +208,9 @@ export class MembersDialog {
     document.getElementById('chat-members-close').addEventListener('click', () => this.dialog.close());
     this.dialog.addEventListener('close', () => {
       this.conversation = null;
+      this.loads += 1; // an answer still on its way is for nobody now
     });
+    this.loads = 0;
     arrowKeys(this.input, this.results);
   }
 
@@ -225,6 +229,7 @@ export class MembersDialog {
     this.results.replaceChildren();
     this.dialog.showModal();
     this.input.focus();
+    this.load();
     try {
       this.people = await colleagues(this.meId);
     } catch (error) {
@@ -233,12 +238,44 @@ export class MembersDialog {
     this.paintResults();
   }
 
-  // A newer copy of a conversation: repaint if it is the one shown.
+  // Every member: `GET conversations/<id>/` (the list's copy may name only some).
+  async load() {
+    if (!this.conversation) return;
+    const { id } = this.conversation;
+    this.loads += 1;
+    const load = this.loads;
+    let conversation;
+    try {
+      conversation = await api('GET', `chat/conversations/${id}/`);
+    } catch (error) {
+      if (load === this.loads && error.status !== 404) showError(this.error, `The members could not be loaded. ${describe(error, '')}`.trim());
+      return; // a 404: I am not in it any more, and Chat closes the dialog
+    }
+    if (load !== this.loads || !this.conversation || this.conversation.id !== id) return;
+    this.loaded = conversation;
+    this.onConversation(conversation); // which updates this dialog too
+  }
+
+  isPartial(conversation) {
+    return (conversation.members || []).length < (conversation.member_count ?? 0);
+  }
+
+  // A newer copy of a conversation: repaint if it is the one shown. A copy from the list that
+  // names only some members keeps the members shown, and the whole conversation is fetched.
   update(conversation) {
     if (!this.conversation || this.conversation.id !== conversation.id) return;
-    this.conversation = conversation;
+    if (this.isPartial(conversation) && conversation !== this.loaded) {
+      this.conversation = { ...conversation, members: this.conversation.members };
+      this.load();
+    } else {
+      this.conversation = conversation;
+    }
     this.paint();
     this.paintResults();
+  }
+
+  shows(conversationId) {
+    return Boolean(this.conversation && this.conversation.id === conversationId);
   }
 
   closeFor(conversationId) {
@@ -249,7 +286,7 @@ export class MembersDialog {
     const conversation = this.conversation;
     const members = [...(conversation.members || [])].sort((a, b) => a.name.localeCompare(b.name));
     this.title.textContent = conversationName(conversation, this.meId);
-    this.count.textContent = `${members.length}`;
+    this.count.textContent = `${conversation.member_count ?? members.length}`;
     const focusedUser = document.activeElement && document.activeElement.closest && document.activeElement.closest('#chat-member-list li');
     this.list.replaceChildren(...members.map((member) => {
       const isMe = member.user_id === this.meId;

@@ -1,11 +1,12 @@
 // Chat attachments and voice messages. ComposerMedia owns the composer's pending list: files
 // chosen with the attach button, dropped on the conversation or pasted upload at once (with
-// progress), and a voice message records with MediaRecorder, uploads and is handed to the chat
-// view to send as its own message (chat-attachments.js draws a message's attachments). The server
+// progress), and a voice message records with MediaRecorder and, once stopped, is handed to the
+// composer's outbox to upload and send as its own message in the conversation it was recorded
+// in (chat-attachments.js draws a message's attachments). The server
 // is the authority on sizes and types (toc/chat/services/attachments.py): its refusals are
 // shown on the item they concern.
 
-import { csrfToken } from './api.js';
+import { csrfToken, isSignedOut, signInAgain } from './api.js';
 import { formatBytes, formatDuration, IMAGE_TYPES } from './chat-attachments.js';
 import { h, icon } from './dom.js';
 
@@ -25,7 +26,7 @@ function hasFiles(event) {
 
 // ---- uploading one file ----
 
-class UploadError extends Error {
+export class UploadError extends Error {
   constructor(message, { retryable = false, aborted = false } = {}) {
     super(message);
     this.retryable = retryable;
@@ -45,8 +46,9 @@ function refusal(request) {
 }
 
 // POSTs `file` into the conversation with XMLHttpRequest, which (unlike fetch) reports upload
-// progress. Resolves to the AttachmentRef; rejects with an UploadError.
-function upload({ conversationId, file, kind, durationSeconds = null, onProgress }) {
+// progress. Resolves to the AttachmentRef; rejects with an UploadError (`retryable` when
+// trying again later may work: connection lost, server trouble, signed out, too many requests).
+export function upload({ conversationId, file, kind, durationSeconds = null, onProgress }) {
   const request = new XMLHttpRequest();
   const promise = new Promise((resolve, reject) => {
     request.open('POST', `/api/chat/conversations/${encodeURIComponent(conversationId)}/attachments/`);
@@ -64,10 +66,9 @@ function upload({ conversationId, file, kind, durationSeconds = null, onProgress
         return;
       }
       const detail = request.response && request.response.detail;
-      if (request.status === 401 || (request.status === 403 && /credentials|authenticat/i.test(detail || ''))) {
-        window.location.assign('/login/');
-      }
-      const retryable = request.status >= 500 || request.status === 429;
+      const signedOut = isSignedOut(request.status, detail);
+      if (signedOut) signInAgain();
+      const retryable = signedOut || request.status >= 500 || request.status === 408 || request.status === 429;
       reject(new UploadError(refusal(request), { retryable }));
     });
     request.addEventListener('error', () => reject(new UploadError('The upload failed: the connection was lost.', { retryable: true })));
@@ -112,7 +113,8 @@ function voiceFileName(type) {
 
 export class ComposerMedia {
   // `getConversationId()` names the open conversation (null when none is open);
-  // `onVoiceMessage(ref)` sends a finished voice message; `onChange()` follows pending() and
+  // `onVoiceMessage({ file, durationSeconds, conversationId })` uploads and sends a finished
+  // voice message in the conversation it was recorded in; `onChange()` follows pending() and
   // isUploading(). `openMicrophone()` (optional, e.g. AudioDevices#openMicrophone) opens the
   // microphone the user chose; without it the system default records.
   constructor({ getConversationId, onVoiceMessage, onChange, openMicrophone = defaultMicrophone }) {
@@ -150,7 +152,7 @@ export class ComposerMedia {
   }
 
   pending() {
-    return this.items.filter((item) => item.state === 'done' && item.kind !== 'voice').map((item) => item.ref);
+    return this.items.filter((item) => item.state === 'done').map((item) => item.ref);
   }
 
   isUploading() {
@@ -158,24 +160,28 @@ export class ComposerMedia {
   }
 
   // After a send: the finished files are in the message now; refusals go with them. Uploads
-  // still running and unsent voice messages stay.
+  // still running stay.
   clear() {
     for (const item of [...this.items]) {
-      if (item.state !== 'uploading' && item.kind !== 'voice') this.drop(item);
+      if (item.state !== 'uploading') this.drop(item);
     }
     this.dismissNote();
     this.paintList();
     this.onChange();
   }
 
-  // On switching conversation: nothing carries over.
+  // On switching conversation: no file carries over. A voice message already stopped is still
+  // sent where it was recorded; one still recording is cancelled, and the note says so.
   reset() {
     for (const item of [...this.items]) this.drop(item);
-    if (this.recording) this.endRecording({ cancelled: true });
     this.dismissNote();
+    const recording = this.recording;
+    if (recording && recording.state === 'stopping') this.endRecording({ cancelled: false }); // recorded() sends it
+    else if (recording) this.endRecording({ cancelled: true });
     this.hideOverlay();
     this.paintList();
     this.onChange();
+    if (recording && recording.state !== 'stopping') this.showNote('Recording cancelled: the voice message was not sent.');
   }
 
   // ---- adding files ----
@@ -226,15 +232,7 @@ export class ComposerMedia {
       item.request = null;
       item.ref = ref;
       item.state = 'done';
-      if (item.kind === 'voice') {
-        const hadFocus = item.element.contains(document.activeElement);
-        this.drop(item);
-        this.paintList();
-        if (hadFocus) this.voiceButton.focus();
-        this.onVoiceMessage(ref);
-      } else {
-        this.paintItem(item);
-      }
+      this.paintItem(item);
       this.onChange();
     }, (error) => {
       if (item.request !== request || error.aborted) return;
@@ -484,13 +482,14 @@ export class ComposerMedia {
     recording.recorder.stop(); // its 'stop' event, after the last data, calls recorded()
   }
 
-  // Ends the recording's UI and frees the microphone; a cancelled one is thrown away.
+  // Ends the recording's UI and frees the microphone; a cancelled one is thrown away. One
+  // stopping (not cancelled) still delivers its last data, then recorded() hands it over.
   endRecording({ cancelled }) {
     const recording = this.recording;
     if (!recording) return;
     recording.cancelled = cancelled;
     recording.timers.forEach((timer) => clearTimeout(timer));
-    if (recording.stream) recording.stream.getTracks().forEach((track) => track.stop());
+    if (cancelled || recording.state !== 'stopping') this.freeMicrophone(recording);
     if (cancelled && recording.recorder && recording.recorder.state !== 'inactive') recording.recorder.stop();
     const hadFocus = recording.element.contains(document.activeElement);
     recording.element.remove();
@@ -501,18 +500,26 @@ export class ComposerMedia {
     this.onChange();
   }
 
+  freeMicrophone(recording) {
+    if (recording.stream) recording.stream.getTracks().forEach((track) => track.stop());
+  }
+
+  // The recorder's last data is in: the voice message goes to the outbox of the conversation
+  // it was recorded in, even when another one is open by now.
   recorded(recording) {
-    if (recording.cancelled || this.recording !== recording) return;
+    this.freeMicrophone(recording);
+    if (recording.cancelled) return;
     const seconds = (recording.stoppedAt - recording.startedAt) / 1000;
     const type = (recording.recorder.mimeType || recording.chunks[0]?.type || 'audio/webm').split(';')[0];
     const chunks = recording.chunks;
-    this.endRecording({ cancelled: false });
+    if (this.recording === recording) this.endRecording({ cancelled: false });
+    const here = recording.conversationId === this.getConversationId();
     if (seconds < MIN_RECORDING_SECONDS || !chunks.length) {
-      this.showNote('The recording was too short to send.');
+      if (here) this.showNote('The recording was too short to send.');
       return;
     }
     const file = new File(chunks, voiceFileName(type), { type });
-    this.start({ file, kind: 'voice', conversationId: recording.conversationId, durationSeconds: Math.min(seconds, MAX_RECORDING_SECONDS) });
+    this.onVoiceMessage({ file, conversationId: recording.conversationId, durationSeconds: Math.min(seconds, MAX_RECORDING_SECONDS) });
     this.onChange();
   }
 

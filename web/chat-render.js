@@ -3,7 +3,7 @@
 // notices, reactions and typing. What people wrote always goes in as text nodes; links are
 // built as <a> elements from the text, never as HTML.
 
-import { renderAttachments } from './chat-attachments.js';
+import { formatDuration, renderAttachments } from './chat-attachments.js';
 import { h, icon, initials } from './dom.js';
 import { minutesSeconds } from './voicemail.js';
 
@@ -44,9 +44,17 @@ export function textOf(message) {
   return payload && typeof payload.text === 'string' ? payload.text : '';
 }
 
+// The payload's attachments that the message really has: only those whose id the server lists
+// in `attachment_ids` (a payload written by another client may name any file), each once.
 export function attachmentsOf(message) {
   const payload = message && message.envelope && message.envelope.format === PLAIN ? message.envelope.payload : null;
-  return payload && Array.isArray(payload.attachments) ? payload.attachments : [];
+  if (!payload || !Array.isArray(payload.attachments)) return [];
+  const ids = new Set(Array.isArray(message.attachment_ids) ? message.attachment_ids : []);
+  return payload.attachments.filter((ref) => {
+    if (!ref || typeof ref !== 'object' || !ids.has(ref.id)) return false;
+    ids.delete(ref.id);
+    return true;
+  });
 }
 
 export function isDeleted(message) {
@@ -327,10 +335,13 @@ export function pendingElement(item, { onRetry, onDiscard }) {
       h('button', { type: 'button', class: 'link-button chat-discard', onclick: () => onDiscard(item) }, 'Discard'))
     : h('p', { class: 'chat-send-state' }, 'Sending…');
   const fake = { ...item, sequence: 0, reactions: [], edited_at: null };
+  const recorded = item.upload // a voice message not uploaded yet
+    ? h('p', { class: 'chat-text chat-voice-label' }, icon('mic'), h('span', {}, `Voice message · ${formatDuration(item.upload.durationSeconds)}`))
+    : null;
   return h('li', {
     class: `chat-message mine pending${failed ? ' failed' : ''}`,
     dataset: { clientId: item.client_id, senderId: String(item.sender.user_id), day: dayKey(item.created_at), at: item.created_at },
-  }, avatarOf(item.sender.name), h('div', { class: 'chat-message-body' }, head(item.sender.name, item.created_at), contentOf(fake), state));
+  }, avatarOf(item.sender.name), h('div', { class: 'chat-message-body' }, head(item.sender.name, item.created_at), contentOf(fake), recorded, state));
 }
 
 // ---- the conversation list and search results ----

@@ -2,7 +2,9 @@
 // live), message search, New chat / New group, the unread badge and the window title, desktop
 // notifications, and every `chat.*` live event (docs: the chat contract). The open conversation
 // is chat-conversation.js. The list is loaded on every (re)connect, so the badge is live even
-// when the view was never opened.
+// when the view was never opened. Live events may arrive out of order (two server processes):
+// a copy fetched from the server never undoes newer live news, an older read mark is ignored,
+// and a message that skips a number has its conversation fetched again for the true counts.
 
 import { api } from './api.js';
 import { ConversationView } from './chat-conversation.js';
@@ -13,6 +15,7 @@ import { loadEmoji } from './emoji.js';
 import { PopupMenu } from './menu.js';
 
 const SEARCH_DELAY_MS = 250;
+const RELOAD_DELAY_MS = 300; // a burst of changes to one conversation fetches it once
 const NOTICE_DISMISSED = 'toc.chat.notifications-dismissed';
 
 export class Chat {
@@ -28,6 +31,7 @@ export class Chat {
     this.loads = 0;
     this.searches = 0;
     this.searchTimer = 0;
+    this.reloadTimers = new Map(); // conversation id -> timer of its coming reload
     this.visible = false;
     this.openId = null;
     this.baseTitle = document.title;
@@ -143,9 +147,13 @@ export class Chat {
       return;
     }
     if (load !== this.loads) return;
-    this.conversations = new Map(result.results.map((conversation) => [conversation.id, conversation]));
+    const earlier = this.conversations;
+    this.conversations = new Map(result.results.map((conversation) => {
+      if (earlier.has(conversation.id)) this.keepNewer(conversation, earlier.get(conversation.id));
+      return [conversation.id, conversation];
+    }));
     this.loaded = true;
-    this.setTotal(result.unread_total || 0);
+    this.setTotal([...this.conversations.values()].reduce((sum, conversation) => sum + (conversation.unread_count || 0), 0));
     this.renderList();
     if (this.openId) {
       const open = this.conversations.get(this.openId);
@@ -316,7 +324,7 @@ export class Chat {
         this.messageChanged(event.message);
         break;
       case 'chat.conversation_changed':
-        this.reload(event.conversation_id);
+        this.conversationChanged(event.conversation_id);
         break;
       case 'chat.conversation_removed':
         this.removeConversation(event.conversation_id, 'You are no longer in that chat.');
@@ -344,11 +352,15 @@ export class Chat {
     const fromOther = message.kind === 'message' && message.sender && message.sender.user_id !== this.meId;
     const isNew = message.sequence > (conversation.last_sequence || 0);
     if (known && isNew) {
+      // A number skipped: the messages between are late or missed, so counting here would
+      // be wrong; the server's counts come with the conversation fetched again.
+      const gap = message.sequence !== (conversation.last_sequence || 0) + 1;
       conversation.last_message = message;
       conversation.last_sequence = message.sequence;
       conversation.last_message_at = message.created_at;
       const reading = this.openId === conversation.id && this.view.isReading();
-      if (fromOther && message.sequence > conversation.last_read_sequence && !reading) {
+      if (gap) this.reloadSoon(conversation.id);
+      else if (fromOther && message.sequence > conversation.last_read_sequence && !reading) {
         conversation.unread_count = (conversation.unread_count || 0) + 1;
         this.setTotal(this.unreadTotal + 1);
       }
@@ -375,6 +387,27 @@ export class Chat {
     if (this.openId === conversation.id) this.view.replace(message);
   }
 
+  // Created, renamed, members or my mute changed. The open conversation (and the one whose
+  // Members are shown) is fetched at once; any other once per burst, as in a large group every
+  // member's window hears of every change.
+  conversationChanged(id) {
+    if (id === this.openId || this.members.shows(id)) {
+      clearTimeout(this.reloadTimers.get(id));
+      this.reloadTimers.delete(id);
+      this.reload(id);
+    } else {
+      this.reloadSoon(id);
+    }
+  }
+
+  reloadSoon(id) {
+    clearTimeout(this.reloadTimers.get(id));
+    this.reloadTimers.set(id, setTimeout(() => {
+      this.reloadTimers.delete(id);
+      this.reload(id);
+    }, RELOAD_DELAY_MS));
+  }
+
   // Fetches one conversation again (created, renamed, members, mute); null if I am not in it.
   async reload(id) {
     let conversation;
@@ -388,12 +421,27 @@ export class Chat {
     return this.conversations.get(id) || null;
   }
 
-  upsert(conversation) {
-    const earlier = this.conversations.get(conversation.id);
-    // A copy older than what the socket already told us keeps the newer last message.
-    if (earlier && (earlier.last_sequence || 0) > (conversation.last_sequence || 0)) {
+  // A copy from the server may be older than what live events already told: the last message
+  // and the read mark each keep the newer, and the unread count is the copy's only when it is
+  // behind in neither (one behind in one and ahead in the other is fetched again).
+  keepNewer(conversation, earlier) {
+    const newest = (copy) => copy.last_sequence || 0;
+    const read = (copy) => copy.last_read_sequence || 0;
+    const behind = newest(earlier) > newest(conversation) || read(earlier) > read(conversation);
+    const ahead = newest(conversation) > newest(earlier) || read(conversation) > read(earlier);
+    if (newest(earlier) > newest(conversation)) {
       Object.assign(conversation, { last_message: earlier.last_message, last_sequence: earlier.last_sequence, last_message_at: earlier.last_message_at });
     }
+    if (read(earlier) > read(conversation)) conversation.last_read_sequence = earlier.last_read_sequence;
+    if (behind) {
+      conversation.unread_count = earlier.unread_count;
+      if (ahead) this.reloadSoon(conversation.id);
+    }
+  }
+
+  upsert(conversation) {
+    const earlier = this.conversations.get(conversation.id);
+    if (earlier) this.keepNewer(conversation, earlier);
     this.conversations.set(conversation.id, conversation);
     this.setTotal(this.unreadTotal - (earlier ? earlier.unread_count || 0 : 0) + (conversation.unread_count || 0));
     this.renderList();
@@ -412,13 +460,22 @@ export class Chat {
     else this.renderList();
   }
 
+  // My read mark moved (here, or in another window). A mark not past the one known is old news
+  // (events may overtake each other): the counts known since are newer. The total is the sum
+  // of the conversations' counts, as the server's is.
   readChanged(change) {
     const conversation = this.conversations.get(change.conversation_id);
-    if (conversation) {
-      conversation.last_read_sequence = Math.max(conversation.last_read_sequence || 0, change.last_read_sequence);
-      conversation.unread_count = change.unread_count;
+    if (!conversation) {
+      if (!this.loaded && typeof change.unread_total === 'number') this.setTotal(change.unread_total);
+      return;
     }
-    if (typeof change.unread_total === 'number') this.setTotal(change.unread_total);
+    if (change.last_read_sequence <= (conversation.last_read_sequence || 0)) return;
+    const before = conversation.unread_count || 0;
+    conversation.last_read_sequence = change.last_read_sequence;
+    conversation.unread_count = change.unread_count;
+    this.setTotal(this.unreadTotal - before + (change.unread_count || 0));
+    // Messages past the new mark came meanwhile: whether the event's count has them is unknown.
+    if ((conversation.last_sequence || 0) > change.last_read_sequence) this.reloadSoon(conversation.id);
     this.renderList();
   }
 
