@@ -221,7 +221,7 @@ export class MembersDialog {
 
   async open(conversation) {
     this.conversation = conversation;
-    this.renameInput.value = conversation.name || '';
+    this.renameInput.value = conversation.has_name ? conversation.name : ''; // unnamed: named after its members
     this.renameOk.hidden = true;
     this.input.value = '';
     showError(this.error, '');

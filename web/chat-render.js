@@ -348,7 +348,7 @@ export function pendingElement(item, { onRetry, onDiscard }) {
 
 export function conversationAvatar(conversation, name) {
   return h('span', { class: `avatar${conversation.kind === 'group' ? ' group' : ''}`, 'aria-hidden': 'true' },
-    conversation.kind === 'group' && !conversation.name ? icon('users') : initials(name));
+    conversation.kind === 'group' && !conversation.has_name ? icon('users') : initials(name));
 }
 
 // `context`: { meId, selected, typing, onOpen, onKey }.
