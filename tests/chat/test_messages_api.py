@@ -11,7 +11,8 @@ from tests.chat.conftest import make_group, open_direct, plain, send, upload
 from tests.conftest import client_for
 from tests.factories import make_user
 from toc.accounts.models import Organisation, User
-from toc.chat.models import Message, Reaction
+from toc.chat import selectors
+from toc.chat.models import Conversation, Message, Reaction
 
 pytestmark = pytest.mark.django_db
 
@@ -328,3 +329,28 @@ def test_reacting_costs_the_same_few_queries_however_many_reacted(
             f"/api/chat/messages/{message_id}/reactions/", {"emoji": "🎉", "reacted": True}, format="json"
         )
     assert response.json()["reactions"][0]["count"] == 31
+
+
+def test_two_sends_of_one_client_id_at_once_store_it_once(
+    alice_client: APIClient, bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the first send is stored, and the second's early look for it came just before
+    conversation_id = open_direct(alice_client, bob)
+    client_id = str(uuid.uuid4())
+    first = send(alice_client, conversation_id, "at once", client_id=client_id).json()
+    looks = []
+    real_lookup = selectors.get_sent_message
+
+    def raced_lookup(**kwargs: Any) -> Any:
+        looks.append(kwargs["client_id"])
+        return None if len(looks) == 1 else real_lookup(**kwargs)
+
+    monkeypatch.setattr(selectors, "get_sent_message", raced_lookup)
+
+    # when
+    second = send(alice_client, conversation_id, "at once", client_id=client_id)
+
+    # then the database's unique constraint catches it and the first message is the answer
+    assert (second.status_code, second.json()["id"], len(looks)) == (200, first["id"], 2)
+    assert Message.objects.count() == 1
+    assert Conversation.objects.get().last_sequence == 1

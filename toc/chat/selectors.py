@@ -9,7 +9,7 @@ from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from toc.accounts.models import User
-from toc.chat.models import Attachment, Conversation, ConversationKind, Membership, Message, MessageKind
+from toc.chat.models import Attachment, Conversation, ConversationKind, Membership, Message, MessageKind, Reaction
 
 LIST_MEMBERS = 20
 SEARCH_RESULTS = 50
@@ -71,10 +71,30 @@ def get_message(message_id: uuid.UUID) -> Message:
     return _messages().get(pk=message_id)
 
 
-def describe_message(message: Message) -> dict[str, Any]:
-    reactions: dict[str, dict[str, Any]] = {}
-    for reaction in sorted(message.reactions.all(), key=lambda item: (item.created_at, item.pk)):
-        entry = reactions.setdefault(reaction.emoji, {"emoji": reaction.emoji, "count": 0, "user_ids": [], "names": []})
+def get_sent_message(*, user: User, conversation_id: object, client_id: uuid.UUID) -> Message | None:
+    """The message `user` sent into a conversation of theirs under `client_id`, if any."""
+    key = _uuid(conversation_id)
+    if key is None:
+        return None
+    return (
+        _messages()
+        .filter(conversation_id=key, conversation__memberships__user=user, sender=user, client_id=client_id)
+        .first()
+    )
+
+
+def describe_message(
+    message: Message, *, attachments: list[Attachment] | None = None, reactions: list[Reaction] | None = None
+) -> dict[str, Any]:
+    """What clients see of a message. `attachments` and `reactions`, when the caller has them
+    in hand (a message just sent), save the queries."""
+    if attachments is None:
+        attachments = list(message.attachments.all())
+    if reactions is None:
+        reactions = list(message.reactions.all())
+    described: dict[str, dict[str, Any]] = {}
+    for reaction in sorted(reactions, key=lambda item: (item.created_at, item.pk)):
+        entry = described.setdefault(reaction.emoji, {"emoji": reaction.emoji, "count": 0, "user_ids": [], "names": []})
         entry["count"] += 1
         entry["user_ids"].append(reaction.user_id)
         entry["names"].append(reaction.user.display_name)
@@ -85,8 +105,8 @@ def describe_message(message: Message) -> dict[str, Any]:
         "kind": message.kind,
         "sender": {"user_id": message.sender_id, "name": message.sender_name},
         "envelope": message.envelope,
-        "attachment_ids": [str(attachment.pk) for attachment in message.attachments.all()],
-        "reactions": list(reactions.values()),
+        "attachment_ids": [str(attachment.pk) for attachment in attachments],
+        "reactions": list(described.values()),
         "client_id": str(message.client_id) if message.client_id else None,
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from toc.accounts.models import User
 from toc.chat import emoji, events, selectors
 from toc.chat import envelope as envelopes
-from toc.chat.models import Attachment, Membership, Message, MessageKind, Reaction
+from toc.chat.models import Attachment, Conversation, Membership, Message, MessageKind, Reaction
 from toc.chat.services.base import ChatError, append_message, as_uuid, locked_conversation
 
 MAX_REACTIONS_PER_PERSON = 20
@@ -48,36 +48,58 @@ def send_message(
     client_key = as_uuid(client_id) if client_id is not None else None
     if client_id is not None and client_key is None:
         raise ChatError("invalid", "client_id is a UUID.", field="client_id")
-    with transaction.atomic():
-        conversation = locked_conversation(user=user, conversation_id=conversation_id)
-        if client_key is not None:
-            earlier = Message.objects.filter(conversation=conversation, sender=user, client_id=client_key).first()
-            if earlier is not None:
-                return earlier, False
-        attachments = list(
-            Attachment.objects.select_for_update().filter(
-                pk__in=keys, conversation=conversation, uploaded_by=user, message__isnull=True
+    if client_key is not None:
+        earlier = selectors.get_sent_message(user=user, conversation_id=conversation_id, client_id=client_key)
+        if earlier is not None:
+            return earlier, False
+    try:
+        # Everyone's messages in this conversation wait on its lock: only the numbering and
+        # the writes happen under it, and the event is built from what is in hand.
+        with transaction.atomic():
+            conversation = locked_conversation(user=user, conversation_id=conversation_id)
+            attachments = _take_attachments(conversation=conversation, user=user, keys=keys)
+            message = append_message(
+                conversation,
+                sender=user,
+                kind=MessageKind.MESSAGE,
+                envelope=checked.envelope,
+                search_text=checked.search_text,
+                client_id=client_key,
             )
+            if attachments:
+                Attachment.objects.filter(pk__in=keys).update(message=message)
+            Membership.objects.filter(conversation=conversation, user=user).update(last_read_sequence=message.sequence)
+            described = selectors.describe_message(message, attachments=attachments, reactions=[])
+            events.to_conversation(conversation.pk, "chat.message_sent", {"message": described})
+    except IntegrityError:
+        # The same client_id, sent twice at once: the other request stored it.
+        earlier = (
+            selectors.get_sent_message(user=user, conversation_id=conversation_id, client_id=client_key)
+            if client_key is not None
+            else None
         )
-        if len(attachments) != len(keys):
-            raise ChatError(
-                "invalid", "A file of this message was not uploaded here, or was sent already.", field="attachment_ids"
-            )
-        message = append_message(
-            conversation,
-            sender=user,
-            kind=MessageKind.MESSAGE,
-            envelope=checked.envelope,
-            search_text=checked.search_text,
-            client_id=client_key,
-        )
-        Attachment.objects.filter(pk__in=keys).update(message=message)
-        Membership.objects.filter(conversation=conversation, user=user).update(last_read_sequence=message.sequence)
-        message = selectors.get_message(message.pk)
-        events.to_conversation(conversation.pk, "chat.message_sent", {"message": selectors.describe_message(message)})
+        if earlier is None:
+            raise
+        return earlier, False
     # After the lock: the sender's counts over all their conversations need not hold it up.
     _announce_read(user=user, conversation_id=conversation.pk, sequence=message.sequence)
     return message, True
+
+
+def _take_attachments(*, conversation: Conversation, user: User, keys: list[uuid.UUID]) -> list[Attachment]:
+    """The uploads `keys`, row-locked, if `user` uploaded them here and none was sent yet."""
+    if not keys:
+        return []
+    attachments = list(
+        Attachment.objects.select_for_update().filter(
+            pk__in=keys, conversation=conversation, uploaded_by=user, message__isnull=True
+        )
+    )
+    if len(attachments) != len(keys):
+        raise ChatError(
+            "invalid", "A file of this message was not uploaded here, or was sent already.", field="attachment_ids"
+        )
+    return attachments
 
 
 def _locked_message(*, user: User, message_id: object) -> Message:
