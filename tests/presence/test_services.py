@@ -1,6 +1,7 @@
 """Presence writes: setting a status, expiries, connections, and the events they send."""
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -263,21 +264,19 @@ def test_a_presence_change_reaches_the_organisation_and_no_other(
         services.set_presence(user=alice, status="do_not_disturb", duration="1h", custom_text="Focus", now=NOW)
 
     # then
-    assert acme_group.receive() == {
-        "type": "event.message",
-        "event": {
-            "type": "presence.changed",
-            "presence": {
-                "user_id": alice.pk,
-                "status": "do_not_disturb",
-                "chosen_status": "do_not_disturb",
-                "status_label": "Do not Disturb",
-                "custom_text": "Focus",
-                "expires_at": "2025-03-03T20:00:00+00:00",
-                "is_online": True,
-            },
+    event = {
+        "type": "presence.changed",
+        "presence": {
+            "user_id": alice.pk,
+            "status": "do_not_disturb",
+            "chosen_status": "do_not_disturb",
+            "status_label": "Do not Disturb",
+            "custom_text": "Focus",
+            "expires_at": "2025-03-03T20:00:00+00:00",
+            "is_online": True,
         },
     }
+    assert acme_group.receive() == {"type": "event.message", "event": event, "text": json.dumps(event)}
     assert globex_group.receive_nothing()
 
 

@@ -126,7 +126,11 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 await self._leave_conversation(conversation_id)
             elif conversation_id not in self.conversations:
                 return
-        await self.send_json(event)
+        text = message.get("text")
+        if isinstance(text, str):
+            await self.send(text_data=text)
+        else:
+            await self.send_json(event)
 
     async def _refresh_groups(self) -> None:
         """Join every group again now and then: the channel layer forgets a member after
