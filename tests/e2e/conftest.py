@@ -214,6 +214,9 @@ def write_tone(path: Path, hz: int, *, seconds: int = 4, rate: int = 48000) -> N
 def new_context(browser: Browser, e2e_server: Server) -> Iterator[Any]:
     """New pages in fresh contexts, of `browser` or of another Chromium (`on=`)."""
     contexts: list[BrowserContext] = []
+    # The previous test's flush removed the media worker's row; it registers again on its
+    # next heartbeat (2 s). A call placed before that would find no media worker.
+    wait_for_media_worker(e2e_server)
 
     def make(on: Browser | None = None) -> Page:
         context = (on or browser).new_context(base_url=e2e_server.url, viewport={"width": 1280, "height": 800})
