@@ -82,6 +82,15 @@ def direct_chat(alice: User, bob: User) -> Conversation:
     return conversation
 
 
+def chat_open_on_both_sides(alice_page: Page, bob_page: Page) -> None:
+    """Alice and bob (of `team()`) signed in on those pages, their direct chat open on both."""
+    _, alice, bob, _ = team()
+    conversation = direct_chat(alice, bob)
+    for page, user in ((alice_page, alice), (bob_page, bob)):
+        open_communicator(page, user)
+        open_chat(page, conversation)
+
+
 def open_chat(page: Page, conversation: Conversation) -> None:
     """Chat in the rail, then the conversation in the list."""
     page.locator("#chat-rail-button").click()
@@ -169,12 +178,8 @@ def stored_samples(attachment: Attachment) -> Any:
 
 def test_a_dropped_file_is_downloaded_byte_identical_and_a_picture_shows_inline(new_context: Any) -> None:
     # given alice and bob with their direct chat open, and a report (random bytes) and a picture
-    _, alice, bob, _ = team()
-    conversation = direct_chat(alice, bob)
     alice_page, bob_page = new_context(), new_context()
-    for page, user in ((alice_page, alice), (bob_page, bob)):
-        open_communicator(page, user)
-        open_chat(page, conversation)
+    chat_open_on_both_sides(alice_page, bob_page)
     report = os.urandom(300 * 1024)
     picture = png(96, 64)
 
@@ -283,12 +288,8 @@ def test_a_voice_message_from_the_microphone_is_heard_by_the_other_side(
     new_context: Any, browser_with_tone: Any
 ) -> None:
     # given alice, whose microphone plays 1200 Hz, and bob in their direct chat
-    _, alice, bob, _ = team()
-    conversation = direct_chat(alice, bob)
     alice_page, bob_page = new_context(on=browser_with_tone(ALICE_HZ)), new_context(on=browser_with_tone(BOB_HZ))
-    for page, user in ((alice_page, alice), (bob_page, bob)):
-        open_communicator(page, user)
-        open_chat(page, conversation)
+    chat_open_on_both_sides(alice_page, bob_page)
 
     # when she records a voice message of about 2 s and presses the voice button again
     record_voice_message(alice_page)
@@ -325,12 +326,8 @@ def test_a_voice_message_from_the_microphone_is_heard_by_the_other_side(
 
 def test_a_voice_message_from_a_silent_microphone_plays_no_tone(new_context: Any, browser_with_tone: Any) -> None:
     # given alice, whose microphone is silent, and bob in their direct chat
-    _, alice, bob, _ = team()
-    conversation = direct_chat(alice, bob)
     alice_page, bob_page = new_context(on=browser_with_tone(0)), new_context(on=browser_with_tone(BOB_HZ))
-    for page, user in ((alice_page, alice), (bob_page, bob)):
-        open_communicator(page, user)
-        open_chat(page, conversation)
+    chat_open_on_both_sides(alice_page, bob_page)
 
     # when she records a voice message
     record_voice_message(alice_page)
@@ -350,12 +347,8 @@ def test_a_voice_message_from_a_silent_microphone_plays_no_tone(new_context: Any
 
 def test_a_voice_message_can_be_played_from_the_middle(new_context: Any, browser_with_tone: Any) -> None:
     # given bob has alice's voice message of about 2 s open in their direct chat
-    _, alice, bob, _ = team()
-    conversation = direct_chat(alice, bob)
     alice_page, bob_page = new_context(on=browser_with_tone(ALICE_HZ)), new_context(on=browser_with_tone(BOB_HZ))
-    for page, user in ((alice_page, alice), (bob_page, bob)):
-        open_communicator(page, user)
-        open_chat(page, conversation)
+    chat_open_on_both_sides(alice_page, bob_page)
     record_voice_message(alice_page)
     attachment = eventually(lambda: Attachment.objects.filter(kind="voice", message__isnull=False).first())
     expect(message_with(bob_page, attachment).locator("audio")).to_be_attached()

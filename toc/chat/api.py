@@ -20,8 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from toc.accounts.access import member
+from toc.accounts.models import User
 from toc.chat import emoji, selectors, services
-from toc.chat.models import Attachment
+from toc.chat.models import Attachment, Conversation
 from toc.chat.services import ChatError
 from toc.lib.api import input_of
 from toc.lib.files import stored_file_response
@@ -116,7 +117,8 @@ class AttachmentSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
-def _conversation(request: Request, conversation_id: str) -> Any:
+def _conversation(request: Request, conversation_id: object) -> tuple[User, Conversation]:
+    """The signed-in member and one of their conversations (404 for anyone else's)."""
     user = member(request)
     conversation = selectors.get_conversation_for_user(user=user, conversation_id=conversation_id)
     if conversation is None:
@@ -125,10 +127,7 @@ def _conversation(request: Request, conversation_id: str) -> Any:
 
 
 def _described(request: Request, conversation_id: object) -> dict[str, Any]:
-    user = member(request)
-    conversation = selectors.get_conversation_for_user(user=user, conversation_id=conversation_id)
-    if conversation is None:
-        raise NotFound("That conversation does not exist.")
+    user, conversation = _conversation(request, conversation_id)
     return selectors.describe_conversation(user=user, conversation=conversation)
 
 

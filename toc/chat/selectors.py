@@ -15,7 +15,8 @@ LIST_MEMBERS = 20
 SEARCH_RESULTS = 50
 
 
-def _uuid(value: object) -> uuid.UUID | None:
+def as_uuid(value: object) -> uuid.UUID | None:
+    """`value` as a UUID, or None if it is not one (an id that came from a client)."""
     try:
         return uuid.UUID(str(value)) if isinstance(value, str | uuid.UUID) else None
     except ValueError:
@@ -23,19 +24,19 @@ def _uuid(value: object) -> uuid.UUID | None:
 
 
 def get_conversation_for_user(*, user: User, conversation_id: object) -> Conversation | None:
-    key = _uuid(conversation_id)
+    key = as_uuid(conversation_id)
     if key is None:
         return None
     return Conversation.objects.filter(pk=key, memberships__user=user).first()
 
 
 def is_member(*, user: User, conversation_id: object) -> bool:
-    key = _uuid(conversation_id)
+    key = as_uuid(conversation_id)
     return key is not None and Membership.objects.filter(conversation_id=key, user=user).exists()
 
 
 def get_attachment_for_user(*, user: User, attachment_id: object) -> Attachment | None:
-    key = _uuid(attachment_id)
+    key = as_uuid(attachment_id)
     if key is None:
         return None
     return Attachment.objects.filter(pk=key, conversation__memberships__user=user).first()
@@ -73,7 +74,7 @@ def get_message(message_id: uuid.UUID) -> Message:
 
 def get_sent_message(*, user: User, conversation_id: object, client_id: uuid.UUID) -> Message | None:
     """The message `user` sent into a conversation of theirs under `client_id`, if any."""
-    key = _uuid(conversation_id)
+    key = as_uuid(conversation_id)
     if key is None:
         return None
     return (

@@ -8,6 +8,7 @@ from django.utils import timezone
 from toc.accounts.models import User
 from toc.chat import envelope as envelopes
 from toc.chat.models import Conversation, Message, MessageKind
+from toc.chat.selectors import as_uuid
 
 
 class ChatError(Exception):
@@ -22,13 +23,6 @@ class ChatError(Exception):
 
 
 NOT_FOUND = "That conversation does not exist."
-
-
-def as_uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if isinstance(value, str | uuid.UUID) else None
-    except ValueError:
-        return None
 
 
 def locked_conversation(*, user: User, conversation_id: object) -> Conversation:
