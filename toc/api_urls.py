@@ -18,6 +18,7 @@ from toc.calls.api import (
 from toc.chat import api as chat
 from toc.directory.api import ContactDetailApi, ContactListCreateApi, DirectoryListApi, FavouriteApi, SearchApi
 from toc.presence.api import PresenceApi
+from toc.sms import api as sms
 from toc.voicemail.api import (
     CompanyGreetingApi,
     CompanyGreetingAudioApi,
@@ -84,6 +85,11 @@ urlpatterns = [
     path("chat/attachments/<uuid:attachment_id>/", chat.AttachmentDownloadApi.as_view(), name="chat-attachment"),
     path("chat/search/", chat.SearchApi.as_view(), name="chat-search"),
     path("chat/emoji/", chat.EmojiCatalogueApi.as_view(), name="chat-emoji"),
+    path("sms/threads/", sms.ThreadListApi.as_view(), name="sms-threads"),
+    path("sms/threads/<uuid:thread_id>/", sms.ThreadDetailApi.as_view(), name="sms-thread"),
+    path("sms/threads/<uuid:thread_id>/messages/", sms.MessageListApi.as_view(), name="sms-messages"),
+    path("sms/threads/<uuid:thread_id>/read/", sms.ReadApi.as_view(), name="sms-read"),
+    path("sms/media/<uuid:media_id>/", sms.MediaApi.as_view(), name="sms-media"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

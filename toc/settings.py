@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "toc.calls",
     "toc.voicemail",
     "toc.chat",
+    "toc.sms",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +147,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-calls": {"task": "toc.calls.tasks.sweep_calls", "schedule": 5.0},
     "sweep-voicemail-email": {"task": "toc.voicemail.tasks.sweep_voicemail_email", "schedule": 60.0},
     "sweep-unsent-chat-attachments": {"task": "toc.chat.tasks.sweep_unsent_attachments", "schedule": 3600.0},
+    "sweep-sms-outbox": {
+        "task": "toc.sms.tasks.sweep_outbox",
+        "schedule": float(env.get_int("SMS_SWEEP_SECONDS", 15)),
+    },
 }
 
 # E-mail (voicemail to e-mail). The embedded default writes each e-mail as a file in
@@ -224,6 +229,7 @@ SPECTACULAR_SETTINGS = {
         "ChatConversationKindEnum": ["direct", "group"],
         "ChatMessageKindEnum": ["message", "event"],
         "ChatAttachmentKindEnum": ["file", "image", "voice"],
+        "SmsDirectionEnum": ["outbound", "inbound"],
     },
 }
 
@@ -271,6 +277,19 @@ VOICEMAIL_MAX_GREETING_SECONDS = env.get_int("VOICEMAIL_MAX_GREETING_SECONDS", 6
 CHAT_MAX_ATTACHMENT_BYTES = env.get_int("CHAT_MAX_ATTACHMENT_BYTES", 100 * 1024 * 1024)
 CHAT_MAX_GROUP_MEMBERS = env.get_int("CHAT_MAX_GROUP_MEMBERS", 1000)
 CHAT_UNSENT_ATTACHMENT_HOURS = env.get_int("CHAT_UNSENT_ATTACHMENT_HOURS", 24)
+
+# SMS/MMS (docs/sms.md). Twilio carries messages when both credentials are set; otherwise the
+# local backend keeps them, marked "not sent". Webhook signatures are checked against PUBLIC_URL.
+TWILIO_ACCOUNT_SID = env.get_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env.get_str("TWILIO_AUTH_TOKEN")
+TWILIO_API_BASE_URL = env.get_str("TWILIO_API_BASE_URL")
+SMS_CARRIER_TIMEOUT_SECONDS = env.get_int("SMS_CARRIER_TIMEOUT_SECONDS", 10)
+SMS_HANDOVER_LEASE_SECONDS = env.get_int("SMS_HANDOVER_LEASE_SECONDS", 60)
+SMS_MILLISECONDS_PER_MESSAGE = env.get_int("SMS_MILLISECONDS_PER_MESSAGE", 1000)
+SMS_MAX_ATTEMPTS = env.get_int("SMS_MAX_ATTEMPTS", 8)
+SMS_MAX_MMS_BYTES = env.get_int("SMS_MAX_MMS_BYTES", 5 * 1024 * 1024)
+SMS_PUBLIC_MEDIA_HOURS = env.get_int("SMS_PUBLIC_MEDIA_HOURS", 72)
+SMS_SWEEP_SECONDS = env.get_int("SMS_SWEEP_SECONDS", 15)
 
 LOGGING = {
     "version": 1,

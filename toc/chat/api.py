@@ -9,7 +9,6 @@ from typing import Any
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -25,7 +24,7 @@ from toc.chat import emoji, selectors, services
 from toc.chat.models import Attachment, Conversation
 from toc.chat.services import ChatError
 from toc.lib.api import input_of
-from toc.lib.files import stored_file_response
+from toc.lib.files import user_file_response
 
 INLINE_TYPES = frozenset(
     {
@@ -432,15 +431,9 @@ class AttachmentDownloadApi(APIView):
         if attachment is None or not attachment.file.name:
             raise NotFound("That file does not exist.")
         inline = attachment.content_type in INLINE_TYPES and request.query_params.get("download") != "1"
-        response = stored_file_response(
-            request, attachment.file.name, content_type=attachment.content_type, cache_control="private, no-cache"
+        return user_file_response(
+            request, attachment.file.name, content_type=attachment.content_type, filename=attachment.name, inline=inline
         )
-        if response.status_code == 416:
-            return response
-        response["Content-Disposition"] = content_disposition_header(not inline, attachment.name) or "attachment"
-        # A file is never a page: no scripts, even if a browser were to render it.
-        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
-        return response
 
 
 class SearchApi(APIView):

@@ -1,8 +1,10 @@
 """Reads for the Directory (colleagues), personal Contacts and Favourites, and the one search
 box across all three. Everything is scoped to the requesting user and their organisation."""
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404
 
 from toc.accounts.access import organisation_id_of
@@ -128,3 +130,26 @@ def search_directory(*, user: User, query: str) -> dict[str, list[dict[str, Any]
         [entry for entry in directory + contacts if entry["is_favourite"]], key=lambda entry: entry["name"].lower()
     )
     return {"directory": directory, "contacts": contacts, "favourites": favourites}
+
+
+def names_by_number(*, user: User, numbers: Iterable[str]) -> dict[str, str]:
+    """The name the user knows each E.164 number by: their own contact's, else a colleague's."""
+    wanted = {number for number in numbers if number}
+    if not wanted:
+        return {}
+    names: dict[str, str] = {}
+    colleagues = User.objects.filter(organisation_id=organisation_id_of(user), is_active=True).filter(
+        Q(direct_number__in=wanted) | Q(mobile_number__in=wanted)
+    )
+    for colleague in colleagues:
+        for number in (colleague.direct_number, colleague.mobile_number):
+            if number in wanted:
+                names[number] = colleague.display_name
+    contacts = Contact.objects.filter(owner=user).filter(
+        Q(mobile_number__in=wanted) | Q(work_number__in=wanted) | Q(home_number__in=wanted)
+    )
+    for contact in contacts.order_by("-id"):
+        for number in (contact.mobile_number, contact.work_number, contact.home_number):
+            if number in wanted:
+                names[number] = contact.name
+    return names

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.http import content_disposition_header
 from rest_framework.request import Request
 
 CHUNK_BYTES = 64 * 1024
@@ -61,3 +62,16 @@ def _read(name: str, first: int, last: int) -> Iterator[bytes]:
                 return
             left -= len(chunk)
             yield chunk
+
+
+def user_file_response(
+    request: Request | HttpRequest, name: str, *, content_type: str, filename: str, inline: bool
+) -> HttpResponseBase:
+    """A file someone sent (chat, MMS): inline only when `inline`, never able to run as a page."""
+    response = stored_file_response(request, name, content_type=content_type, cache_control="private, no-cache")
+    if response.status_code == 416:
+        return response
+    response["Content-Disposition"] = content_disposition_header(not inline, filename) or "attachment"
+    # A file is never a page: no scripts, even if a browser were to render it.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+    return response
