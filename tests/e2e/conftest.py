@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from tests.sms.fake_twilio import FakeTwilio
+
 # Playwright's sync API keeps an event loop on the main thread; the tests' own ORM calls are
 # plain synchronous code all the same (Django's documented switch for this case).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -112,8 +114,15 @@ def wait_for_media_worker(server: "Server") -> None:
 
 
 @pytest.fixture(scope="session")
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """Twilio for the server processes: a local server with Twilio's Messages API shapes."""
+    with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def e2e_server(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory, fake_twilio: FakeTwilio
 ) -> Iterator[Server]:
     with django_db_blocker.unblock():
         url_of_database = database_url()
@@ -125,6 +134,12 @@ def e2e_server(
         DATABASE_URL=url_of_database,
         REDIS_URL=settings.REDIS_URL,
         PYTHONUNBUFFERED="1",
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        TWILIO_ACCOUNT_SID=fake_twilio.account_sid,
+        TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
+        TWILIO_API_BASE_URL=fake_twilio.base_url,
+        SMS_CARRIER_TIMEOUT_SECONDS="2",
+        SMS_HANDOVER_LEASE_SECONDS="5",
     )
     commands = {
         "web": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "toc.asgi:application"],
