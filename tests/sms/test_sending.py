@@ -209,3 +209,22 @@ def test_one_message_per_second_per_number(
     assert services.hand_over_next(alice.direct_number, pace.wake_token) is True
     assert [r.value("Body") for r in fake.created()] == ["one", "two"]
     assert SendingPace.objects.get().wake_token == ""
+
+
+def test_a_status_callback_before_the_answer_is_not_undone(
+    alice: User, alice_client: APIClient, fake: FakeTwilio, twilio_settings: Any
+) -> None:
+    twilio_settings.SMS_MAX_ATTEMPTS = 1
+    twilio_settings.SMS_CARRIER_TIMEOUT_SECONDS = 1
+    _backend.cache_clear()
+    fake.script(Response.hold(2))
+    [message] = _queue(alice_client, "Hello")
+    claimed = _claim(alice.direct_number, "")
+    assert claimed is not None
+    # Twilio's "sent" callback arrives while the worker still waits for the answer (which times out).
+    services.apply_status(message_id=message.pk, sid="SM" + "c" * 32, status="sent")
+    from toc.sms.services.sending import _hand_over
+
+    _hand_over(claimed)
+    message.refresh_from_db()
+    assert (message.status, message.provider_sid, message.error_message) == ("sent", "SM" + "c" * 32, "")

@@ -24,7 +24,10 @@ def normalise_e164(raw: str, *, field: str) -> str:
 def format_for_display(e164: str) -> str:
     if not e164:
         return ""
-    number = phonenumbers.parse(e164, None)
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164  # a short code or a sender name (SMS), shown as it came
     region = phonenumbers.region_code_for_number(number)
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL

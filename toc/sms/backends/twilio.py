@@ -146,7 +146,7 @@ class TwilioBackend:
                 for chunk in response.iter_content(64 * 1024):
                     content.extend(chunk)
                     if len(content) > max_bytes:
-                        too_big = f"The file is larger than {max_bytes // (1024 * 1024)} MB."
+                        too_big = "The file is larger than an MMS may be."
                         raise CarrierRefusedError("download", too_big)
                 content_type = response.headers.get("Content-Type", "application/octet-stream")
         except requests.exceptions.RequestException as error:

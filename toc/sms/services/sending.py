@@ -282,7 +282,13 @@ def _hand_over(message: Message) -> None:
         outcome = error
     with transaction.atomic():
         current = Message.objects.select_for_update().select_related("thread", "thread__user").get(pk=message.pk)
-        if current.status == Status.OUTBOX and current.handover_started_at != message.handover_started_at:
+        if current.status != Status.OUTBOX:
+            # A status callback came first: the carrier has it. Only its sid may be news.
+            if isinstance(outcome, Handover) and outcome.sid and not current.provider_sid:
+                current.provider_sid = outcome.sid
+                current.save(update_fields=["provider_sid"])
+            return
+        if current.handover_started_at != message.handover_started_at:
             # Our lease ran out and another worker claimed it; it asks the carrier first.
             logger.warning("sms %s: hand-over finished after its lease; left to the newer claim", message.pk)
             return
