@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from tests.sms.conftest import ACCOUNT_SID, AUTH_TOKEN, OUTSIDE, inbound_params, open_thread, png, send, signed_post
 from tests.sms.fake_twilio import FakeTwilio
+from tests.sms.test_api import body_of
 from tests.sockets import TIMEOUT, Connect, connected, drain, signed_in_browser
 from toc.accounts.models import User
 from toc.sms import services
@@ -50,7 +51,7 @@ def test_inbound_pictures_are_downloaded_and_kept(alice: User, alice_client: API
         ("picture-2.png", "image/png", len(png()), True),
     ]
     served = alice_client.get(f"/api/sms/media/{first.pk}/")
-    assert (served["Content-Type"], b"".join(served.streaming_content)) == ("image/jpeg", JPEG)
+    assert (served["Content-Type"], body_of(served)) == ("image/jpeg", JPEG)
     media_gets = [r for r in fake.requests() if r.method == "GET"]
     assert len(media_gets) == 2 and all(r.auth_user == ACCOUNT_SID for r in media_gets)
 
