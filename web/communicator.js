@@ -13,6 +13,7 @@ import { ParkedCalls } from './parked.js';
 import { Phone } from './phone.js';
 import { paintDot, presenceText, PresenceMenu } from './presence.js';
 import { Preferences } from './preferences.js';
+import { Sms } from './sms.js';
 import { Softphone } from './softphone.js';
 import { Ringer } from './tones.js';
 import { Voicemail } from './voicemail.js';
@@ -74,6 +75,7 @@ const socket = new EventSocket({
     softphone.resync();
     parked.refresh();
     voicemail.refresh();
+    sms.refresh();
     if (view === 'voicemail') voicemail.settings.refresh();
     if (view === 'phone') phone.refresh();
     else phone.loadBadge();
@@ -102,6 +104,8 @@ const socket = new EventSocket({
       paintPhoneDnd(event.enabled);
     } else if (event.type.startsWith('chat.')) {
       chat.handleEvent(event);
+    } else if (event.type.startsWith('sms.')) {
+      sms.handleEvent(event);
     }
   },
 });
@@ -114,7 +118,10 @@ const softphone = new Softphone({
   onDialled: () => phone.paintRedial(),
 });
 const phone = new Phone({ softphone, devices, onMeChanged: meChanged });
-const directory = new Directory({ onCall: (number, name) => softphone.call(number, { name }) });
+const directory = new Directory({
+  onCall: (number, name) => softphone.call(number, { name }),
+  onText: (number) => sms.textNumber(number),
+});
 const preferences = new Preferences({ onSaved: meChanged });
 softphone.ui = new CallHandling({ softphone, directoryList: document.getElementById('list') });
 const parked = new ParkedCalls({ onPickUp: (slot, name) => softphone.call(slot, { name }) });
@@ -127,8 +134,13 @@ const chat = new Chat({
   openMicrophone: () => devices.openMicrophone(), // voice messages use the microphone chosen for calls
 });
 
+const sms = new Sms({
+  onCall: (number, name) => softphone.call(number, { name }),
+  onShow: () => showView('sms'),
+});
+
 // For the end-to-end tests and for diagnosing calls and chat from the browser's console.
-window.toc = { softphone, chat };
+window.toc = { softphone, chat, sms };
 
 new PresenceMenu({
   onChanged: (presence) => {
@@ -154,6 +166,8 @@ function showView(next) {
   document.getElementById('voicemail-view').hidden = next !== 'voicemail';
   document.getElementById('chat-view').hidden = next !== 'chat';
   document.getElementById('chat-conversation').hidden = next !== 'chat';
+  document.getElementById('sms-view').hidden = next !== 'sms';
+  document.getElementById('sms-conversation').hidden = next !== 'sms';
   if (next === 'preferences' && me) preferences.show(me);
   if (next === 'parked') parked.refresh();
   if (next === 'conference') conference.show();
@@ -163,6 +177,8 @@ function showView(next) {
   else voicemail.hide();
   if (next === 'chat') chat.show();
   else chat.hide();
+  if (next === 'sms') sms.show();
+  else sms.hide();
 }
 
 document.querySelectorAll('.rail-button[data-view]').forEach((button) =>
@@ -209,6 +225,10 @@ document.addEventListener('keydown', (event) => {
     event.preventDefault();
     showView('chat');
     chat.focus();
+  } else if (event.altKey && event.key === '4') {
+    event.preventDefault();
+    showView('sms');
+    sms.focus();
   } else if (event.altKey && event.key === '5') {
     showView('voicemail');
   } else if (event.altKey && event.key === '7') {

@@ -16,8 +16,10 @@ const NUMBER_LABELS = { work_number: 'Work', mobile_number: 'Mobile', home_numbe
 
 export class Directory {
   // `onCall(number, name)` places a call (the softphone); the directory only asks for one.
-  constructor({ onCall = () => {} } = {}) {
+  // `onText(number)` opens an SMS conversation with a mobile or direct number (sms.js).
+  constructor({ onCall = () => {}, onText = null } = {}) {
     this.onCall = onCall;
+    this.onText = onText;
     this.myId = null;
     this.list = document.getElementById('list');
     this.content = document.getElementById('content');
@@ -148,6 +150,17 @@ export class Directory {
     }, icon('phone'));
   }
 
+  textButton(entry, label, value, number) {
+    if (!this.onText || this.isMe(entry) || !['Mobile', 'Direct number'].includes(label)) return null;
+    return h('button', {
+      type: 'button',
+      class: 'row-action text-number fact-call',
+      'aria-label': `Text ${value}`,
+      title: `Send ${entry.name} an SMS (${label.toLowerCase()} ${value})`,
+      onclick: () => this.onText(number),
+    }, icon('message-circle'));
+  }
+
   async toggleFavourite(entry) {
     await api(entry.is_favourite ? 'DELETE' : 'PUT', `favourites/${entry.kind}/${entry.id}/`);
     await this.refresh();
@@ -186,7 +199,7 @@ export class Directory {
         h('div', {}, h('h2', {}, entry.name), presenceLine)),
       h('dl', { class: 'facts' }, facts.map(([label, value, glyph, dial]) => [
         h('dt', {}, glyph, label),
-        h('dd', {}, value, dial ? this.callButton(entry, label, value, dial) : null)])),
+        h('dd', {}, value, dial ? this.callButton(entry, label, value, dial) : null, dial ? this.textButton(entry, label, value, dial) : null)])),
       actions));
     const dot = this.content.querySelector('.presence-dot');
     if (dot) paintDot(dot, this.presence.get(entry.id));
