@@ -217,6 +217,14 @@ export class ThreadView {
       return; // the next reconnect tries again
     }
     if (token !== this.token) return;
+    if (page.has_more && !page.messages.some((message) => this.messages.has(message.id))) {
+      // More came meanwhile than one page holds: start again from the newest page, so the
+      // history has no hole (older ones come back by scrolling up).
+      this.composer.left(this.thread); // keeps what is being typed, which open() puts back
+      this.loaded = false;
+      this.open(this.thread);
+      return;
+    }
     for (const message of page.messages) this.receive(message);
   }
 
