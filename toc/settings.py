@@ -147,8 +147,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-calls": {"task": "toc.calls.tasks.sweep_calls", "schedule": 5.0},
     "sweep-voicemail-email": {"task": "toc.voicemail.tasks.sweep_voicemail_email", "schedule": 60.0},
     "sweep-unsent-chat-attachments": {"task": "toc.chat.tasks.sweep_unsent_attachments", "schedule": 3600.0},
-    "sweep-sms-outbox": {
-        "task": "toc.sms.tasks.sweep_outbox",
+    "sweep-sms": {
+        "task": "toc.sms.tasks.sweep",
         "schedule": float(env.get_int("SMS_SWEEP_SECONDS", 15)),
     },
 }

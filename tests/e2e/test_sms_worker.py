@@ -59,7 +59,7 @@ def test_a_worker_killed_mid_send_never_sends_twice(e2e_server: Server, fake_twi
     # Another worker starts; after the claim's lease (5 s here) the periodic sweep wakes the number.
     e2e_server.start("worker")
     time.sleep(5.5)
-    off_the_browser_thread(tasks.sweep_outbox.delay)
+    off_the_browser_thread(tasks.sweep.delay)
 
     def handed_over() -> bool:
         message.refresh_from_db()

@@ -1,10 +1,12 @@
 """The SMS API on the embedded default's local backend: threads, sending, pictures, refusals,
 and that nobody reaches another person's thread."""
 
+import datetime
 import uuid
 from typing import Any
 
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.factories import make_user
@@ -157,8 +159,41 @@ def test_nobody_else_reaches_a_thread(
         assert send(client, thread_id, "theirs").status_code == 404
         assert client.post(f"/api/sms/threads/{thread_id}/read/").status_code == 404
         assert client.get("/api/sms/threads/").json()["threads"] == []
-    assert anonymous_client.get("/api/sms/threads/").status_code == 403
+    for path in ("", f"{thread_id}/", f"{thread_id}/messages/"):
+        assert anonymous_client.get(f"/api/sms/threads/{path}").status_code == 403
+    assert send(anonymous_client, thread_id, "anon").status_code == 403
+    assert anonymous_client.post(f"/api/sms/threads/{thread_id}/read/").status_code == 403
     assert list(Message.objects.values_list("body", flat=True)) == ["mine"]
+
+
+def test_nobody_else_gets_a_picture_or_marks_a_thread_read(
+    alice: User, alice_client: APIClient, carol_client: APIClient, anonymous_client: APIClient
+) -> None:
+    thread_id = open_thread(alice_client)
+    media_url = send(alice_client, thread_id, "", media=upload("a.png", png())).json()["media"][0]["url"]
+    Thread.objects.filter(pk=thread_id).update(unread_count=2)
+    assert carol_client.get(media_url).status_code == 404
+    assert anonymous_client.get(media_url).status_code == 403
+    assert carol_client.post(f"/api/sms/threads/{thread_id}/read/").status_code == 404
+    assert Thread.objects.get(pk=thread_id).unread_count == 2
+
+
+def test_a_public_picture_address_expires(alice_client: APIClient, settings: Any) -> None:
+    thread_id = open_thread(alice_client)
+    send(alice_client, thread_id, "", media=upload("a.png", png()))
+    token = Media.objects.get().public_token
+    assert Client().get(f"/sms/media/{token}").status_code == 200
+    Message.objects.update(
+        created_at=timezone.now() - datetime.timedelta(hours=settings.SMS_PUBLIC_MEDIA_HOURS, seconds=1)
+    )
+    assert Client().get(f"/sms/media/{token}").status_code == 404
+
+
+def test_more_than_ten_pictures_are_refused(alice_client: APIClient) -> None:
+    thread_id = open_thread(alice_client)
+    response = send(alice_client, thread_id, "", media=[upload(f"{n}.png", png()) for n in range(11)])
+    assert response.json()["errors"] == {"media": ["An MMS can carry at most 10 pictures."]}
+    assert Media.objects.count() == 0
 
 
 def test_an_opted_out_number_is_refused(alice: User, alice_client: APIClient) -> None:

@@ -2,12 +2,16 @@
 and kept here, never linked to; addresses that are not Twilio's refused; and live events that
 reach the number's owner, and nobody else."""
 
+import datetime
+import threading
 from collections.abc import Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.sms.conftest import ACCOUNT_SID, AUTH_TOKEN, OUTSIDE, inbound_params, open_thread, png, send, signed_post
@@ -17,7 +21,7 @@ from tests.sockets import TIMEOUT, Connect, connected, drain, signed_in_browser
 from toc.accounts.models import User
 from toc.sms import services
 from toc.sms.backends import _backend
-from toc.sms.models import Media
+from toc.sms.models import Media, Message
 
 INBOUND = "/webhooks/twilio/sms/inbound"
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
@@ -57,16 +61,66 @@ def test_inbound_pictures_are_downloaded_and_kept(alice: User, alice_client: API
 
 
 @pytest.mark.django_db
-def test_addresses_that_are_not_twilios_are_never_fetched(alice: User, fake: FakeTwilio, settings: Any) -> None:
-    _mms(alice, [("http://127.0.0.1:9/elsewhere.jpg", "image/jpeg")])
+def test_addresses_that_are_not_twilios_are_never_fetched(alice: User, fake: FakeTwilio) -> None:
+    with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN) as elsewhere:
+        _mms(alice, [(elsewhere.add_media("image/jpeg", JPEG), "image/jpeg")])
+        media = Media.objects.get()
+        services.download_media(media.pk)
+        media.refresh_from_db()
+        assert (media.is_ready, media.download_error) == (
+            False,
+            "The picture's address is not Twilio's; it was not fetched.",
+        )
+        assert elsewhere.requests() == []
+
+
+class _Redirecting(BaseHTTPRequestHandler):
+    """'Twilio' answering a media request with a redirect to a private address."""
+
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _Redirecting.hits.append(self.path)
+        self.send_response(307)
+        self.send_header("Location", self.server.target if self.path.startswith("/2010") else "/")  # type: ignore[attr-defined]
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.django_db
+def test_a_redirect_away_from_twilio_to_a_private_address_is_not_followed(alice: User, twilio_settings: Any) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    inside = ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    server.target = f"http://127.0.0.1:{inside.server_address[1]}/internal"  # type: ignore[attr-defined]
+    for each in (server, inside):
+        threading.Thread(target=each.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        twilio_settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}"
+        _backend.cache_clear()
+        _mms(alice, [(f"{twilio_settings.TWILIO_API_BASE_URL}/2010-04-01/Media/ME1", "image/jpeg")])
+        media = Media.objects.get()
+        _Redirecting.hits.clear()
+        services.download_media(media.pk)
+        media.refresh_from_db()
+        assert media.download_error == "The picture's address led away from Twilio; not fetched."
+        assert _Redirecting.hits == ["/2010-04-01/Media/ME1"]  # the private address never got a request
+    finally:
+        for each in (server, inside):
+            each.shutdown()
+            each.server_close()
+
+
+@pytest.mark.django_db
+def test_the_sweep_fetches_pictures_whose_task_was_lost(alice: User, fake: FakeTwilio) -> None:
+    _mms(alice, [(fake.add_media("image/png", png()), "image/png")])
     media = Media.objects.get()
+    assert services.pending_media_ids(older_than=datetime.timedelta(minutes=2)) == []
+    Message.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=3))
+    assert services.pending_media_ids(older_than=datetime.timedelta(minutes=2)) == [media.pk]
     services.download_media(media.pk)
-    media.refresh_from_db()
-    assert (media.is_ready, media.download_error) == (
-        False,
-        "The picture's address is not Twilio's; it was not fetched.",
-    )
-    assert fake.requests() == []
+    assert services.pending_media_ids(older_than=datetime.timedelta(minutes=2)) == []
 
 
 @pytest.mark.django_db

@@ -228,3 +228,99 @@ def test_a_status_callback_before_the_answer_is_not_undone(
     _hand_over(claimed)
     message.refresh_from_db()
     assert (message.status, message.provider_sid, message.error_message) == ("sent", "SM" + "c" * 32, "")
+
+
+def _age_twilio_copy(fake: FakeTwilio, sid: str, minutes: int) -> None:
+    """Make Twilio's record of `sid` `minutes` older (the fake keeps RFC 2822 dates)."""
+    from email.utils import format_datetime
+
+    stored = fake._messages[sid]
+    stored["date_created"] = format_datetime(timezone.now() - datetime.timedelta(minutes=minutes), usegmt=True)
+
+
+def test_a_retry_long_after_a_lost_send_still_finds_it(
+    alice: User, alice_client: APIClient, fake: FakeTwilio, twilio_settings: Any
+) -> None:
+    [message] = _queue(alice_client, "Hello")
+    claimed = _claim(alice.direct_number, "")
+    assert claimed is not None
+    from toc.sms.backends import get_backend
+    from toc.sms.services.sending import _outgoing
+
+    get_backend().send(_outgoing(claimed))
+    # The worker died; workers came back 10 minutes later.
+    [created] = fake.created()
+    _age_twilio_copy(fake, str(created.sid), 10)
+    ten_minutes_ago = timezone.now() - datetime.timedelta(minutes=10)
+    Message.objects.filter(pk=message.pk).update(handover_started_at=ten_minutes_ago, first_handover_at=ten_minutes_ago)
+    services.hand_over_next(alice.direct_number)
+    message.refresh_from_db()
+    assert (message.status, message.provider_sid) == ("queued", created.sid)
+    assert len(fake.created()) == 1
+
+
+def test_the_same_text_twice_never_takes_the_others_record(
+    alice: User, alice_client: APIClient, fake: FakeTwilio
+) -> None:
+    first, second = _queue(alice_client, "ok", "ok")
+    fake.script(Response.success(), Response.server_error())
+    services.hand_over_next(alice.direct_number)
+    services.hand_over_next(alice.direct_number)
+    second.refresh_from_db()
+    assert (second.status, second.outcome_unknown) == ("outbox", True)
+    _due_now(second)
+    services.hand_over_next(alice.direct_number)  # Twilio lists only the first "ok": not this one's
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("queued", "queued")
+    assert {first.provider_sid, second.provider_sid} == {r.sid for r in fake.created()}
+    assert len(fake.created()) == 2
+
+
+def test_an_unexpected_error_is_retried_then_left_unconfirmed(
+    alice: User, alice_client: APIClient, fake: FakeTwilio, twilio_settings: Any, monkeypatch: Any
+) -> None:
+    twilio_settings.SMS_MAX_ATTEMPTS = 2
+    from toc.sms.backends import get_backend
+
+    def broken(*args: Any) -> Any:
+        raise ValueError("an answer nobody expected")
+
+    [message] = _queue(alice_client, "Hello")
+    monkeypatch.setattr(get_backend(), "send", broken)
+    services.hand_over_next(alice.direct_number)
+    message.refresh_from_db()
+    assert (message.status, message.outcome_unknown, message.attempts) == ("outbox", True, 1)
+    _due_now(message)
+    services.hand_over_next(alice.direct_number)
+    message.refresh_from_db()
+    assert message.status == "unconfirmed"
+    assert message.error_message == (
+        "The carrier never confirmed it (Unexpected error (ValueError)). It may have been sent: check with the "
+        "recipient before sending it again."
+    )
+    # Twilio had it after all: its callback tells the truth.
+    services.apply_status(message_id=message.pk, sid="SM" + "d" * 32, status="delivered")
+    message.refresh_from_db()
+    assert (message.status, message.error_message) == ("delivered", "")
+
+
+def test_a_claim_that_keeps_dying_is_given_up_as_unconfirmed(
+    alice: User, alice_client: APIClient, fake: FakeTwilio, twilio_settings: Any
+) -> None:
+    twilio_settings.SMS_MAX_ATTEMPTS = 2
+    [message] = _queue(alice_client, "Hello")
+    lease = datetime.timedelta(seconds=twilio_settings.SMS_HANDOVER_LEASE_SECONDS + 1)
+    for _ in range(2):  # two workers die holding it
+        assert _claim(alice.direct_number, "") is not None
+        Message.objects.filter(pk=message.pk).update(handover_started_at=timezone.now() - lease)
+    assert services.hand_over_next(alice.direct_number) is False
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.handover_started_at) == ("unconfirmed", 2, None)
+    assert fake.requests() == []
+
+
+def test_a_21610_in_a_status_callback_records_the_opt_out(alice: User, alice_client: APIClient) -> None:
+    [message] = _queue(alice_client, "Hello")
+    services.apply_status(message_id=message.pk, sid="SM" + "e" * 32, status="failed", error_code="21610")
+    assert list(OptOut.objects.values_list("remote_number", flat=True)) == [OUTSIDE]

@@ -86,6 +86,22 @@ def test_stop_opts_out_and_start_opts_back_in(alice: User, alice_client: APIClie
         signed_post(INBOUND, inbound_params(to=alice.direct_number, body="start"))
     signed_post(INBOUND, inbound_params(to=alice.direct_number, body="please stop calling me"))
     assert OptOut.objects.count() == 0
+    signed_post(INBOUND, inbound_params(to=alice.direct_number, body="Stop"))
+    signed_post(INBOUND, inbound_params(to=alice.direct_number, body="yes"))
+    assert OptOut.objects.count() == 0
+
+
+def test_opt_out_keywords_are_whole_messages() -> None:
+    choices: dict[str, bool | None] = {
+        " stop ": True,
+        "STOPALL": True,
+        "Unsubscribe": True,
+        "start": False,
+        "UNSTOP": False,
+        "Yes": False,
+    }
+    choices |= {"stop it": None, "yes please": None, "": None, "Stop.": None}
+    assert {text: services.keyword_choice(text) for text in choices} == choices
 
 
 def _outbound(alice_client: APIClient) -> Message:
@@ -154,4 +170,3 @@ def test_an_mms_keeps_its_pictures_to_download(alice: User, alice_client: APICli
         ("image/jpeg", False),
         ("image/png", False),
     ]
-    assert services.keyword_choice("  Stop ") is True

@@ -191,7 +191,12 @@ class MessageListApi(APIView):
             "media": request.FILES.getlist("media"),
         }
         data = input_of(self.InputSerializer, fields)
-        pictures = [services.Picture(name=upload.name or "", content=upload.read()) for upload in data.get("media", [])]
+        uploads = data.get("media", [])
+        try:
+            services.check_picture_sizes([upload.size or 0 for upload in uploads])
+        except SmsError as error:
+            raise _refusal(error) from error
+        pictures = [services.Picture(name=upload.name or "", content=upload.read()) for upload in uploads]
         try:
             message, created = services.send_message(
                 user=user,

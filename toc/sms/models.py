@@ -21,6 +21,7 @@ class Direction(models.TextChoices):
 
 class Status(models.TextChoices):
     OUTBOX = "outbox", "Sending…"
+    UNCONFIRMED = "unconfirmed", "Not confirmed"
     QUEUED = "queued", "Queued"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
@@ -31,12 +32,15 @@ class Status(models.TextChoices):
     RECEIVED = "received", "Received"
 
 
-FINAL_RANK = 4
+# `unconfirmed` (TOC gave up without learning whether the carrier took it) ranks below every
+# carrier status, so a late callback from the carrier still tells the truth.
+FINAL_RANK = 5
 STATUS_RANK: dict[str, int] = {
     Status.OUTBOX: 0,
-    Status.QUEUED: 1,
-    Status.SENDING: 2,
-    Status.SENT: 3,
+    Status.UNCONFIRMED: 1,
+    Status.QUEUED: 2,
+    Status.SENDING: 3,
+    Status.SENT: 4,
     Status.DELIVERED: FINAL_RANK,
     Status.UNDELIVERED: FINAL_RANK,
     Status.FAILED: FINAL_RANK,
@@ -75,7 +79,7 @@ class Message(models.Model):
     body = models.TextField(blank=True)
     segments = models.PositiveSmallIntegerField(default=0)
     encoding = models.CharField(max_length=5, default="GSM-7")
-    status = models.CharField(max_length=11, choices=Status.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
     error_code = models.CharField(max_length=10, blank=True)
     error_message = models.CharField(max_length=300, blank=True)
     backend = models.CharField(max_length=10, help_text="The SMS backend that sent or received it.")
@@ -89,6 +93,9 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     handover_started_at = models.DateTimeField(
         null=True, blank=True, help_text="Set while a worker hands the message to the carrier."
+    )
+    first_handover_at = models.DateTimeField(
+        null=True, blank=True, help_text="The first hand-over: the carrier cannot have it from before."
     )
     outcome_unknown = models.BooleanField(
         default=False, help_text="A hand-over ended without an answer: ask the carrier before sending again."

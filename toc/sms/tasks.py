@@ -2,6 +2,8 @@
 running one twice, or after a crash, does no harm (toc.sms.services.sending explains why a
 message is never sent twice)."""
 
+import datetime
+import logging
 import uuid
 
 from celery import Task, shared_task
@@ -9,6 +11,11 @@ from celery.exceptions import MaxRetriesExceededError
 
 from toc.sms import services
 from toc.sms.backends import CarrierUnavailableError
+
+logger = logging.getLogger(__name__)
+
+# A received picture not downloaded this long after its message is fetched again by the sweep.
+PENDING_MEDIA_MINUTES = 2
 
 
 @shared_task
@@ -21,20 +28,26 @@ def hand_over(local_number: str, wake_token: str = "") -> bool:
 
 
 @shared_task
-def sweep_outbox() -> int:
-    """Wake every number with messages waiting, in case a planned task was lost with its worker."""
+def sweep() -> dict[str, int]:
+    """Wake every number with texts waiting, and fetch received pictures still to download, in
+    case their tasks were lost (with a dead worker, or while the broker was away)."""
     numbers = services.numbers_with_outbox()
     for number in numbers:
         hand_over.delay(number)
-    return len(numbers)
+    media_ids = services.pending_media_ids(older_than=datetime.timedelta(minutes=PENDING_MEDIA_MINUTES))
+    for media_id in media_ids:
+        download_media.delay(str(media_id))
+    return {"numbers": len(numbers), "media": len(media_ids)}
 
 
 @shared_task(bind=True, max_retries=6)
 def download_media(self: Task, media_id: str) -> None:
     try:
         services.download_media(uuid.UUID(media_id))
-    except CarrierUnavailableError as failure:
+    except Exception as failure:  # any failure (the carrier, storage): tried again, then given up on
+        logger.warning("sms picture %s: download failed", media_id, exc_info=True)
+        reason = failure.reason if isinstance(failure, CarrierUnavailableError) else type(failure).__name__
         try:
             raise self.retry(countdown=min(5 * 2**self.request.retries, 300)) from failure
         except MaxRetriesExceededError:
-            services.mark_download_failed(uuid.UUID(media_id), f"Could not download it: {failure.reason}")
+            services.mark_download_failed(uuid.UUID(media_id), f"Could not download it: {reason}")

@@ -14,7 +14,7 @@ class Outgoing:
     body: str
     media_urls: tuple[str, ...]
     status_callback: str
-    handover_started_at: datetime.datetime
+    first_handover_at: datetime.datetime
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,9 @@ class SmsBackend(Protocol):
 
     def send(self, outgoing: Outgoing) -> Handover: ...
 
-    def find(self, outgoing: Outgoing) -> Handover | None:
-        """The message as the carrier has it, if an earlier hand-over reached it."""
+    def find(self, outgoing: Outgoing) -> list[Handover]:
+        """Messages the carrier has that an earlier hand-over of `outgoing` may have made (same
+        numbers, body and picture count, made since its first hand-over), oldest first."""
         ...
 
     def download(self, url: str, *, max_bytes: int) -> Downloaded: ...

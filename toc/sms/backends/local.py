@@ -12,8 +12,8 @@ class LocalBackend:
     def send(self, outgoing: Outgoing) -> Handover:
         return Handover(sid=None, status="not_sent", error_message=NOT_SENT_REASON)
 
-    def find(self, outgoing: Outgoing) -> Handover | None:
-        return None
+    def find(self, outgoing: Outgoing) -> list[Handover]:
+        return []
 
     def download(self, url: str, *, max_bytes: int) -> Downloaded:
         raise CarrierUnavailableError("No SMS carrier is configured to download from.", outcome_unknown=False)

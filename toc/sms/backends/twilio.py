@@ -6,8 +6,9 @@ server that answers with Twilio's shapes.
 """
 
 import datetime
+import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -21,6 +22,9 @@ from toc.sms.backends.base import CarrierRefusedError, CarrierUnavailableError, 
 TWILIO_API = "https://api.twilio.com"
 # How far back a hand-over's message may be dated by Twilio (clocks differ).
 CLOCK_SLACK = datetime.timedelta(minutes=2)
+# The newest messages between two numbers looked through for an earlier hand-over.
+FIND_LIMIT = 200
+MAX_REDIRECTS = 3
 
 STATUSES = {
     "accepted": "queued",
@@ -115,44 +119,51 @@ class TwilioBackend:
             raise CarrierUnavailableError(reason, outcome_unknown=True) from error
         return Handover(sid=message.sid, status=handover_status(message.status or "queued"))
 
-    def find(self, outgoing: Outgoing) -> Handover | None:
-        since = outgoing.handover_started_at - CLOCK_SLACK
+    def find(self, outgoing: Outgoing) -> list[Handover]:
+        since = outgoing.first_handover_at - CLOCK_SLACK
         try:
-            candidates = self.client.messages.list(to=outgoing.to_number, from_=outgoing.from_number, limit=50)
+            candidates = self.client.messages.list(
+                to=outgoing.to_number, from_=outgoing.from_number, limit=FIND_LIMIT, page_size=FIND_LIMIT
+            )
         except (TwilioRestException, requests.exceptions.RequestException) as error:
             reason = f"Could not ask Twilio about an earlier send ({type(error).__name__})."
             raise CarrierUnavailableError(reason, outcome_unknown=True) from error
-        for candidate in candidates:
-            created = candidate.date_created
-            if created is not None and created < since:
-                continue
-            if (candidate.body or "") == outgoing.body and int(candidate.num_media or 0) == len(outgoing.media_urls):
-                return Handover(sid=candidate.sid, status=handover_status(candidate.status or "queued"))
-        return None
+        found = [
+            candidate
+            for candidate in candidates
+            if (candidate.date_created is None or candidate.date_created >= since)
+            and (candidate.body or "") == outgoing.body
+            and int(candidate.num_media or 0) == len(outgoing.media_urls)
+        ]
+        found.sort(key=lambda candidate: candidate.date_created or since)
+        return [Handover(sid=c.sid, status=handover_status(c.status or "queued")) for c in found]
 
     def download(self, url: str, *, max_bytes: int) -> Downloaded:
         if not self._is_twilio_url(url):
             raise CarrierRefusedError("download", "The picture's address is not Twilio's; it was not fetched.")
         try:
-            with requests.get(
-                url, auth=(self.account_sid, self.auth_token), timeout=self.timeout, stream=True, allow_redirects=True
-            ) as response:
-                if response.status_code >= 400:
-                    failure = f"Twilio answered {response.status_code} for the picture."
-                    if response.status_code in (404, 410):
-                        raise CarrierRefusedError("download", failure)
-                    raise CarrierUnavailableError(failure, outcome_unknown=False)
-                content = bytearray()
-                for chunk in response.iter_content(64 * 1024):
-                    content.extend(chunk)
-                    if len(content) > max_bytes:
-                        too_big = "The file is larger than an MMS may be."
-                        raise CarrierRefusedError("download", too_big)
-                content_type = response.headers.get("Content-Type", "application/octet-stream")
+            with requests.Session() as session:
+                session.trust_env = not self.base_url  # a local Twilio-compatible server: no proxy
+                with self._follow(session, url) as response:
+                    return _read(response, max_bytes)
         except requests.exceptions.RequestException as error:
             reason = f"Could not download the picture ({type(error).__name__})."
             raise CarrierUnavailableError(reason, outcome_unknown=False) from error
-        return Downloaded(bytes(content), content_type.split(";")[0].strip().lower())
+
+    def _follow(self, session: requests.Session, url: str) -> requests.Response:
+        """GET `url`, following at most 3 redirects (Twilio answers with its media store's
+        address), each to Twilio or to an https address that is not a private one; Twilio's
+        credentials go to Twilio's own host only."""
+        for _ in range(MAX_REDIRECTS + 1):
+            auth = (self.account_sid, self.auth_token) if self._is_twilio_url(url) else None
+            response = session.get(url, auth=auth, timeout=self.timeout, stream=True, allow_redirects=False)
+            if not response.is_redirect:
+                return response
+            response.close()
+            url = urljoin(url, response.headers["Location"])
+            if not (self._is_twilio_url(url) or _is_public_https(url)):
+                raise CarrierRefusedError("download", "The picture's address led away from Twilio; not fetched.")
+        raise CarrierRefusedError("download", "Too many redirects for the picture; it was not fetched.")
 
     def is_signed(self, *, url: str, params: dict[str, str], signature: str) -> bool:
         return bool(signature) and bool(self.validator.validate(url, params, signature))
@@ -163,6 +174,32 @@ class TwilioBackend:
         if self.base_url:
             allowed.append(urlsplit(self.base_url))
         return any(parts.scheme == base.scheme and parts.netloc == base.netloc for base in allowed)
+
+
+def _read(response: requests.Response, max_bytes: int) -> Downloaded:
+    if response.status_code >= 400:
+        failure = f"Twilio answered {response.status_code} for the picture."
+        if response.status_code in (404, 410):
+            raise CarrierRefusedError("download", failure)
+        raise CarrierUnavailableError(failure, outcome_unknown=False)
+    content = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        content.extend(chunk)
+        if len(content) > max_bytes:
+            raise CarrierRefusedError("download", "The file is larger than an MMS may be.")
+    content_type = response.headers.get("Content-Type", "application/octet-stream")
+    return Downloaded(bytes(content), content_type.split(";")[0].strip().lower())
+
+
+def _is_public_https(url: str) -> bool:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme != "https" or not host or host == "localhost" or host.endswith((".local", ".internal")):
+        return False
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return True  # a host name, not an address
 
 
 def _failure(error: TwilioRestException) -> Exception:

@@ -7,9 +7,17 @@ from toc.sms.services.receiving import (
     apply_status,
     download_media,
     mark_download_failed,
+    pending_media_ids,
     receive_message,
 )
-from toc.sms.services.sending import Picture, hand_over_next, numbers_with_outbox, send_message, wake
+from toc.sms.services.sending import (
+    Picture,
+    check_picture_sizes,
+    hand_over_next,
+    numbers_with_outbox,
+    send_message,
+    wake,
+)
 from toc.sms.services.threads import mark_read, open_thread, thread_between
 
 __all__ = [
@@ -18,6 +26,7 @@ __all__ = [
     "SmsError",
     "apply_status",
     "canadian_number",
+    "check_picture_sizes",
     "download_media",
     "hand_over_next",
     "keyword_choice",
@@ -25,6 +34,7 @@ __all__ = [
     "mark_read",
     "numbers_with_outbox",
     "open_thread",
+    "pending_media_ids",
     "receive_message",
     "record_opt_out",
     "send_message",

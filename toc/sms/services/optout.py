@@ -5,7 +5,7 @@ from toc.sms import events
 from toc.sms.models import OptOut, Thread
 
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
-START_WORDS = frozenset({"START", "UNSTOP"})
+START_WORDS = frozenset({"START", "UNSTOP", "YES"})
 
 
 def keyword_choice(body: str) -> bool | None:

@@ -1,6 +1,7 @@
 """What arrives from the carrier: inbound messages (with their pictures, downloaded and kept
 here), and status callbacks of the messages we sent."""
 
+import datetime
 import logging
 import mimetypes
 import uuid
@@ -18,7 +19,7 @@ from toc.sms.backends import CarrierRefusedError, get_backend
 from toc.sms.models import STATUS_RANK, Direction, Media, Message, Status, Thread
 from toc.sms.segments import count_segments
 from toc.sms.services.optout import keyword_choice, record_opt_out
-from toc.sms.services.sending import MAX_PICTURES, advance
+from toc.sms.services.sending import MAX_PICTURES, OPTED_OUT_CODE, advance
 from toc.sms.services.threads import thread_between
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def _store_inbound(
     events.message_created(user=owner, thread=thread, message=message)
     media_ids = list(message.media.values_list("pk", flat=True))
     if media_ids:
-        transaction.on_commit(lambda: _download_later(media_ids))
+        transaction.on_commit(lambda: _download_later(media_ids), robust=True)
     return message
 
 
@@ -107,8 +108,8 @@ def apply_status(
     arrive out of order (or twice) change nothing; the sid attaches when no worker recorded it."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
-            .select_related("thread")
+            Message.objects.select_for_update(of=("self",))
+            .select_related("thread__user")
             .filter(pk=message_id, direction=Direction.OUTBOUND)
             .first()
         )
@@ -128,6 +129,8 @@ def apply_status(
         if changed:
             message.save()
             events.message_updated(thread=message.thread, message=message)
+        if error_code == OPTED_OUT_CODE:
+            record_opt_out(thread=message.thread, opted_out=True)
     return message
 
 
@@ -144,7 +147,7 @@ def download_media(media_id: uuid.UUID) -> None:
         return
     extension = mimetypes.guess_extension(downloaded.content_type) or ".bin"
     with transaction.atomic():
-        locked = Media.objects.select_for_update().select_related("message__thread").get(pk=media_id)
+        locked = Media.objects.select_for_update(of=("self",)).select_related("message__thread").get(pk=media_id)
         if locked.is_ready:
             return
         locked.file.save(f"{uuid.uuid4().hex}{extension}", ContentFile(downloaded.content), save=False)
@@ -158,9 +161,26 @@ def download_media(media_id: uuid.UUID) -> None:
 
 def mark_download_failed(media_id: uuid.UUID, reason: str) -> None:
     with transaction.atomic():
-        media = Media.objects.select_for_update().select_related("message__thread").filter(pk=media_id).first()
+        media = (
+            Media.objects.select_for_update(of=("self",)).select_related("message__thread").filter(pk=media_id).first()
+        )
         if media is None or media.is_ready:
             return
         media.download_error = reason[:300]
         media.save(update_fields=["download_error"])
         events.message_updated(thread=media.message.thread, message=media.message)
+
+
+def pending_media_ids(*, older_than: datetime.timedelta, limit: int = 500) -> list[uuid.UUID]:
+    """Received pictures still to download whose task may have been lost (a broker outage, a
+    dead worker): neither kept nor given up on, and older than `older_than`."""
+    return list(
+        Media.objects.filter(
+            file="",
+            download_error="",
+            message__direction=Direction.INBOUND,
+            message__created_at__lt=timezone.now() - older_than,
+        )
+        .exclude(source_url="")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -101,19 +101,23 @@ def send_message(
     return message, True
 
 
-def _picture_kinds(pictures: list[Picture]) -> list[tuple[str, str]]:
-    if len(pictures) > MAX_PICTURES:
+def check_picture_sizes(sizes: list[int]) -> None:
+    """Refuse more pictures, or more bytes, than an MMS carries (before reading any of them)."""
+    if len(sizes) > MAX_PICTURES:
         raise SmsError("media", f"An MMS can carry at most {MAX_PICTURES} pictures.")
+    total, limit = sum(sizes), settings.SMS_MAX_MMS_BYTES
+    if total > limit:
+        raise SmsError("media", f"The pictures add up to {_size(total)}; an MMS can carry {_size(limit)}.")
+
+
+def _picture_kinds(pictures: list[Picture]) -> list[tuple[str, str]]:
+    check_picture_sizes([len(picture.content) for picture in pictures])
     kinds = []
     for picture in pictures:
         kind = next(((ctype, ext) for sig, ctype, ext in PICTURE_SIGNATURES if picture.content.startswith(sig)), None)
         if kind is None:
             raise SmsError("media", f"“{picture.name}” is not a JPEG, PNG or GIF picture; only those can be sent.")
         kinds.append(kind)
-    total = sum(len(picture.content) for picture in pictures)
-    if total > settings.SMS_MAX_MMS_BYTES:
-        limit = settings.SMS_MAX_MMS_BYTES
-        raise SmsError("media", f"The pictures add up to {_size(total)}; an MMS can carry {_size(limit)}.")
     return kinds
 
 
@@ -163,7 +167,7 @@ def _store(
     thread.last_message_at = now
     events.message_created(user=user, thread=thread, message=message)
     local_number = thread.local_number
-    transaction.on_commit(lambda: wake(local_number))
+    transaction.on_commit(lambda: wake(local_number), robust=True)
     return message
 
 
@@ -214,15 +218,23 @@ def _claim(local_number: str, wake_token: str) -> Message | None:
         message = None
         if pace.next_handover_at <= now:
             message = _due(local_number, now).order_by("created_at", "pk").select_for_update().first()
+        if message is not None:
+            # A claim that never finished (its worker died) may have reached the carrier.
+            message.outcome_unknown = message.outcome_unknown or message.handover_started_at is not None
+            if message.attempts >= settings.SMS_MAX_ATTEMPTS:
+                _give_up(message, "its hand-overs never finished")
+                message.handover_started_at = None
+                message.save()
+                events.message_updated(thread=message.thread, message=message)
+                message = None
         if message is None:
             _plan_wake(pace, now)
             pace.save()
             return None
-        # A claim that never finished (its worker died) may have reached the carrier.
-        message.outcome_unknown = message.outcome_unknown or message.handover_started_at is not None
         message.handover_started_at = now
+        message.first_handover_at = message.first_handover_at or now
         message.attempts += 1
-        message.save(update_fields=["outcome_unknown", "handover_started_at", "attempts"])
+        message.save(update_fields=["outcome_unknown", "handover_started_at", "first_handover_at", "attempts"])
         pace.next_handover_at = now + _interval()
         pace.save()
     return message
@@ -251,11 +263,11 @@ def _plan_wake(pace: SendingPace, now: datetime.datetime) -> None:
 
         tasks.hand_over.apply_async((local_number, token), eta=at)
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(enqueue, robust=True)
 
 
 def _outgoing(message: Message) -> Outgoing:
-    assert message.handover_started_at is not None
+    assert message.first_handover_at is not None
     base = settings.PUBLIC_URL
     return Outgoing(
         message_id=message.id,
@@ -267,7 +279,7 @@ def _outgoing(message: Message) -> Outgoing:
             for token in message.media.order_by("position").values_list("public_token", flat=True)
         ),
         status_callback=base + reverse("sms-twilio-status", args=[message.id]),
-        handover_started_at=message.handover_started_at,
+        first_handover_at=message.first_handover_at,
     )
 
 
@@ -276,28 +288,49 @@ def _hand_over(message: Message) -> None:
     outgoing = _outgoing(message)
     outcome: Handover | CarrierRefusedError | CarrierUnavailableError
     try:
-        found = backend.find(outgoing) if message.outcome_unknown else None
+        found = _earlier_handover(message, backend.find(outgoing)) if message.outcome_unknown else None
         outcome = found or backend.send(outgoing)
     except (CarrierRefusedError, CarrierUnavailableError) as error:
         outcome = error
+    except Exception as error:  # a bug or an answer nobody expected: it may have been sent
+        logger.exception("sms %s: hand-over failed unexpectedly", message.pk)
+        outcome = CarrierUnavailableError(f"Unexpected error ({type(error).__name__}).", outcome_unknown=True)
+    try:
+        _record(message, outcome, backend.name)
+    except IntegrityError:
+        # Another message took that sid first (the same text twice, both unsure): ask again later.
+        _record(message, CarrierUnavailableError("Its sid is another message's.", outcome_unknown=True), backend.name)
+
+
+def _earlier_handover(message: Message, candidates: list[Handover]) -> Handover | None:
+    """The oldest of the carrier's matching messages that is not another of ours."""
+    owned = set(
+        Message.objects.filter(provider_sid__in=[c.sid for c in candidates if c.sid])
+        .exclude(pk=message.pk)
+        .values_list("provider_sid", flat=True)
+    )
+    return next((candidate for candidate in candidates if candidate.sid not in owned), None)
+
+
+def _record(claimed: Message, outcome: Handover | CarrierRefusedError | CarrierUnavailableError, backend: str) -> None:
     with transaction.atomic():
-        current = Message.objects.select_for_update().select_related("thread", "thread__user").get(pk=message.pk)
+        current = Message.objects.select_for_update(of=("self",)).select_related("thread__user").get(pk=claimed.pk)
         if current.status != Status.OUTBOX:
             # A status callback came first: the carrier has it. Only its sid may be news.
             if isinstance(outcome, Handover) and outcome.sid and not current.provider_sid:
                 current.provider_sid = outcome.sid
                 current.save(update_fields=["provider_sid"])
             return
-        if current.handover_started_at != message.handover_started_at:
+        if current.handover_started_at != claimed.handover_started_at:
             # Our lease ran out and another worker claimed it; it asks the carrier first.
-            logger.warning("sms %s: hand-over finished after its lease; left to the newer claim", message.pk)
+            logger.warning("sms %s: hand-over finished after its lease; left to the newer claim", claimed.pk)
             return
         if isinstance(outcome, CarrierRefusedError):
             _refused(current, outcome)
         elif isinstance(outcome, CarrierUnavailableError):
             _retry_later(current, outcome)
         else:
-            _handed_over(current, outcome, backend.name)
+            _handed_over(current, outcome, backend)
         current.handover_started_at = None
         current.save()
         events.message_updated(thread=current.thread, message=current)
@@ -309,8 +342,7 @@ def advance(message: Message, status: str, *, error_code: str = "", error_messag
         return False
     message.status = status
     message.status_changed_at = timezone.now()
-    if error_code or error_message:
-        message.error_code, message.error_message = error_code, error_message[:300]
+    message.error_code, message.error_message = error_code, error_message[:300]
     message.next_attempt_at = None
     message.outcome_unknown = False
     return True
@@ -329,19 +361,30 @@ def _refused(message: Message, refusal: CarrierRefusedError) -> None:
         record_opt_out(thread=message.thread, opted_out=True)
 
 
-def _retry_later(message: Message, failure: CarrierUnavailableError) -> None:
-    if message.attempts >= settings.SMS_MAX_ATTEMPTS:
+def _give_up(message: Message, reason: str) -> None:
+    """No more attempts. If the carrier may have it, say so: `unconfirmed`, which its callbacks
+    can still correct; otherwise `failed`."""
+    if message.outcome_unknown:
         advance(
             message,
-            Status.FAILED,
-            error_message=f"Not sent: {failure.reason} TOC gave up after {message.attempts} attempts.",
+            Status.UNCONFIRMED,
+            error_message=f"The carrier never confirmed it ({reason.rstrip('.')}). It may have been sent: check with "
+            "the recipient before sending it again.",
         )
+    else:
+        gave_up = f"Not sent: {reason} TOC gave up after {message.attempts} attempts."
+        advance(message, Status.FAILED, error_message=gave_up)
+
+
+def _retry_later(message: Message, failure: CarrierUnavailableError) -> None:
+    message.outcome_unknown = failure.outcome_unknown
+    if message.attempts >= settings.SMS_MAX_ATTEMPTS:
+        _give_up(message, failure.reason)
         return
     delay = failure.retry_after or min(2**message.attempts, MAX_BACKOFF_SECONDS)
     message.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
-    message.outcome_unknown = failure.outcome_unknown
     local_number = message.local_number
-    transaction.on_commit(lambda: wake(local_number))
+    transaction.on_commit(lambda: wake(local_number), robust=True)
 
 
 def numbers_with_outbox() -> list[str]:
