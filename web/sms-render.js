@@ -6,7 +6,7 @@
 import { dayKey, fullDate, linkify, listTime, timeOf } from './chat-render.js';
 import { h, icon, initials } from './dom.js';
 
-const FAILED = new Set(['failed', 'undelivered']);
+const FAILED = new Set(['failed', 'undelivered', 'unconfirmed']); // shown with their reason
 
 // The name a thread goes by: the contact's or colleague's name, else its number.
 export function threadName(thread) {
