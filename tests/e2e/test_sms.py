@@ -130,3 +130,22 @@ def test_inbound_text_and_picture_arrive_live_and_raise_the_badge(
     row.locator("button.sms-entry").click()
     expect(badge).to_be_hidden()
     screenshot(page, "sms-inbound")
+
+
+def test_the_composers_segment_count_is_the_servers(new_context) -> None:
+    from toc.sms.segments import count_segments
+
+    texts = ["", "a" * 160, "a" * 161, "a" * 306, "a" * 307, "€" * 80, "€" * 81, "{}[]~|^\\" * 20]
+    texts += ["é" * 160, "ê" * 70, "ê" * 71, "ê" * 134, "ê" * 135, "😀" * 35, "😀" * 36, "Ça va? ¿Sí! @£$¥ ΔΦΓ"]
+    texts += ["line\nbreak\r\n" * 20, "tab\there", "naïve café", "ﬁ ligature", "x" * 153 + "€"]
+    page = new_context()
+    page.goto("/healthz")
+    counted = page.evaluate(
+        """async (texts) => {
+          const { countSegments } = await import('/static/web/sms-segments.js');
+          return texts.map((text) => { const c = countSegments(text); return [c.encoding, c.units, c.segments]; });
+        }""",
+        texts,
+    )
+    expected = [[c.encoding, c.units, c.segments] for c in map(count_segments, texts)]
+    assert counted == expected
