@@ -22,8 +22,7 @@ PENDING_MEDIA_MINUTES = 2
 def hand_over(local_number: str, wake_token: str = "") -> bool:
     handed_over = services.hand_over_next(local_number, wake_token)
     if handed_over:
-        # Plan the number's next message (or find there is none).
-        hand_over.delay(local_number)
+        services.plan_next(local_number)  # the number's next message, if any
     return handed_over
 
 

@@ -15,6 +15,7 @@ from toc.sms.services.sending import (
     check_picture_sizes,
     hand_over_next,
     numbers_with_outbox,
+    plan_next,
     send_message,
     wake,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "numbers_with_outbox",
     "open_thread",
     "pending_media_ids",
+    "plan_next",
     "receive_message",
     "record_opt_out",
     "send_message",

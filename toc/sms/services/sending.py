@@ -181,11 +181,19 @@ def wake(local_number: str) -> None:
 def hand_over_next(local_number: str, wake_token: str = "") -> bool:
     """Hand `local_number`'s oldest due message to the carrier, if its pace allows one now.
     Returns whether one was handed over (then more may be waiting)."""
-    message = _claim(local_number, wake_token)
-    if message is None:
+    claimed = _claim(local_number, wake_token)
+    if claimed is None:
         return False
-    _hand_over(message)
+    _hand_over(*claimed)
     return True
+
+
+def plan_next(local_number: str) -> None:
+    """After a hand-over: plan the number's next one (one task, when its pace allows)."""
+    with transaction.atomic():
+        pace = SendingPace.objects.select_for_update().get(pk=local_number)
+        _plan_wake(pace, timezone.now())
+        pace.save()
 
 
 def _interval() -> datetime.timedelta:
@@ -208,7 +216,7 @@ def _due(local_number: str, now: datetime.datetime) -> QuerySet[Message]:
     )
 
 
-def _claim(local_number: str, wake_token: str) -> Message | None:
+def _claim(local_number: str, wake_token: str) -> tuple[Message, Outgoing] | None:
     with transaction.atomic():
         SendingPace.objects.get_or_create(local_number=local_number)
         pace = SendingPace.objects.select_for_update().get(pk=local_number)
@@ -235,9 +243,12 @@ def _claim(local_number: str, wake_token: str) -> Message | None:
         message.first_handover_at = message.first_handover_at or now
         message.attempts += 1
         message.save(update_fields=["outcome_unknown", "handover_started_at", "first_handover_at", "attempts"])
-        pace.next_handover_at = now + _interval()
+        outgoing = _outgoing(message)
+        # The pace counts from here, with the request ready (a fresh process spends half a
+        # second loading URLs on its first one): sends of a number stay a full interval apart.
+        pace.next_handover_at = timezone.now() + _interval()
         pace.save()
-    return message
+    return message, outgoing
 
 
 def _plan_wake(pace: SendingPace, now: datetime.datetime) -> None:
@@ -283,9 +294,8 @@ def _outgoing(message: Message) -> Outgoing:
     )
 
 
-def _hand_over(message: Message) -> None:
+def _hand_over(message: Message, outgoing: Outgoing) -> None:
     backend = get_backend()
-    outgoing = _outgoing(message)
     outcome: Handover | CarrierRefusedError | CarrierUnavailableError
     try:
         found = _earlier_handover(message, backend.find(outgoing)) if message.outcome_unknown else None
