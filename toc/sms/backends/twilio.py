@@ -95,6 +95,8 @@ class TwilioBackend:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.client = Client(account_sid, auth_token, http_client=_HttpClient(base_url=base_url, timeout=timeout))
+        # The client imports its Messages API on first use (a few hundred ms): now, not mid-send.
+        self.messages = self.client.messages
         self.validator = RequestValidator(auth_token)
 
     def send(self, outgoing: Outgoing) -> Handover:
@@ -108,7 +110,7 @@ class TwilioBackend:
         if outgoing.media_urls:
             fields["media_url"] = list(outgoing.media_urls)
         try:
-            message = self.client.messages.create(**fields)
+            message = self.messages.create(**fields)
         except TwilioRestException as error:
             raise _failure(error) from error
         except requests.exceptions.ConnectTimeout as error:
@@ -122,7 +124,7 @@ class TwilioBackend:
     def find(self, outgoing: Outgoing) -> list[Handover]:
         since = outgoing.first_handover_at - CLOCK_SLACK
         try:
-            candidates = self.client.messages.list(
+            candidates = self.messages.list(
                 to=outgoing.to_number, from_=outgoing.from_number, limit=FIND_LIMIT, page_size=FIND_LIMIT
             )
         except (TwilioRestException, requests.exceptions.RequestException) as error:

@@ -244,8 +244,9 @@ def _claim(local_number: str, wake_token: str) -> tuple[Message, Outgoing] | Non
         message.attempts += 1
         message.save(update_fields=["outcome_unknown", "handover_started_at", "first_handover_at", "attempts"])
         outgoing = _outgoing(message)
-        # The pace counts from here, with the request ready (a fresh process spends half a
-        # second loading URLs on its first one): sends of a number stay a full interval apart.
+        get_backend()
+        # The pace counts from here, with the request and the carrier's client ready (a fresh
+        # process spends most of a second loading them): a number's sends stay an interval apart.
         pace.next_handover_at = timezone.now() + _interval()
         pace.save()
     return message, outgoing
