@@ -2,6 +2,7 @@
 
 import io
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
+from tests.sms.fake_twilio import FakeTwilio
 from toc.accounts.models import User
 from toc.sms.backends import _backend
 
@@ -33,6 +35,15 @@ def twilio_settings(settings: Any) -> Any:
     settings.PUBLIC_URL = PUBLIC_URL
     settings.SMS_MILLISECONDS_PER_MESSAGE = 0
     return settings
+
+
+@pytest.fixture
+def fake(twilio_settings: Any) -> Iterator[FakeTwilio]:
+    """Twilio's REST API on 127.0.0.1 (tests/sms/fake_twilio.py), used by the Twilio backend."""
+    with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN) as server:
+        twilio_settings.TWILIO_API_BASE_URL = server.base_url
+        _backend.cache_clear()
+        yield server
 
 
 def signed_post(path: str, params: dict[str, str], *, token: str = AUTH_TOKEN, tamper: bool = False) -> Any:

@@ -4,7 +4,6 @@ reach the number's owner, and nobody else."""
 
 import datetime
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
@@ -25,14 +24,6 @@ from toc.sms.models import Media, Message
 
 INBOUND = "/webhooks/twilio/sms/inbound"
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
-
-
-@pytest.fixture
-def fake(twilio_settings: Any) -> Iterator[FakeTwilio]:
-    with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN) as server:
-        twilio_settings.TWILIO_API_BASE_URL = server.base_url
-        _backend.cache_clear()
-        yield server
 
 
 def _mms(alice: User, urls: list[tuple[str, str]]) -> None:

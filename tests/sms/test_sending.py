@@ -3,28 +3,19 @@ receives, its refusals, retries with backoff, the pace of 1 per second per numbe
 message is never sent twice, whatever happens mid-send."""
 
 import datetime
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.sms.conftest import ACCOUNT_SID, AUTH_TOKEN, OUTSIDE, PUBLIC_URL, open_thread, png, send, upload
+from tests.sms.conftest import ACCOUNT_SID, OUTSIDE, PUBLIC_URL, open_thread, png, send, upload
 from tests.sms.fake_twilio import FakeTwilio, Response
 from toc.accounts.models import User
 from toc.sms import services
 from toc.sms.backends import _backend
 from toc.sms.models import Media, Message, OptOut, SendingPace
 from toc.sms.services.sending import _claim
-
-
-@pytest.fixture
-def fake(twilio_settings: Any) -> Iterator[FakeTwilio]:
-    with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN) as server:
-        twilio_settings.TWILIO_API_BASE_URL = server.base_url
-        _backend.cache_clear()
-        yield server
 
 
 def _queue(alice_client: APIClient, *bodies: str) -> list[Message]:
@@ -36,6 +27,15 @@ def _queue(alice_client: APIClient, *bodies: str) -> list[Message]:
 
 def _posts(fake: FakeTwilio) -> list[Any]:
     return [r for r in fake.requests() if r.method == "POST"]
+
+
+def _send_then_die(user: User) -> None:
+    """A worker claims the number's next message, reaches Twilio, and dies before writing anything down."""
+    from toc.sms.backends import get_backend
+
+    claimed = _claim(user.direct_number, "")
+    assert claimed is not None
+    get_backend().send(claimed[1])
 
 
 def _due_now(message: Message) -> None:
@@ -148,12 +148,7 @@ def test_a_worker_that_died_mid_send_is_not_repeated(
     alice: User, alice_client: APIClient, fake: FakeTwilio, twilio_settings: Any
 ) -> None:
     [message] = _queue(alice_client, "Hello")
-    claimed = _claim(alice.direct_number, "")
-    assert claimed is not None
-    # The worker reached Twilio, then died before writing anything down.
-    from toc.sms.backends import get_backend
-
-    get_backend().send(claimed[1])
+    _send_then_die(alice)
     assert services.hand_over_next(alice.direct_number) is False  # its lease still runs
     lease = datetime.timedelta(seconds=twilio_settings.SMS_HANDOVER_LEASE_SECONDS + 1)
     Message.objects.filter(pk=message.pk).update(handover_started_at=timezone.now() - lease)
@@ -243,11 +238,7 @@ def test_a_retry_long_after_a_lost_send_still_finds_it(
     alice: User, alice_client: APIClient, fake: FakeTwilio, twilio_settings: Any
 ) -> None:
     [message] = _queue(alice_client, "Hello")
-    claimed = _claim(alice.direct_number, "")
-    assert claimed is not None
-    from toc.sms.backends import get_backend
-
-    get_backend().send(claimed[1])
+    _send_then_die(alice)
     # The worker died; workers came back 10 minutes later.
     [created] = fake.created()
     _age_twilio_copy(fake, str(created.sid), 10)
