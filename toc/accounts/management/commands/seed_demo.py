@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from toc.accounts.demo import seed_demo
 from toc.calls.demo import seed_demo_rooms
 from toc.chat.demo import GROUP_NAME, seed_demo_chat
+from toc.sms.demo import sms_summary
 from toc.voicemail.demo import MAIN_NUMBER, seed_demo_voicemail
 
 
@@ -26,3 +27,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Main number {MAIN_NUMBER}: dial it for the company greeting (1 Bob, 2 Chloé, 0 Alice).")
         seed_demo_chat()
         self.stdout.write(f"Chat: everyone is in the group {GROUP_NAME!r}.")
+        self.stdout.write(sms_summary())
