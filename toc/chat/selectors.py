@@ -10,17 +10,10 @@ from django.db.models.functions import RowNumber
 
 from toc.accounts.models import User
 from toc.chat.models import Attachment, Conversation, ConversationKind, Membership, Message, MessageKind, Reaction
+from toc.lib.ids import as_uuid
 
 LIST_MEMBERS = 20
 SEARCH_RESULTS = 50
-
-
-def as_uuid(value: object) -> uuid.UUID | None:
-    """`value` as a UUID, or None if it is not one (an id that came from a client)."""
-    try:
-        return uuid.UUID(str(value)) if isinstance(value, str | uuid.UUID) else None
-    except ValueError:
-        return None
 
 
 def get_conversation_for_user(*, user: User, conversation_id: object) -> Conversation | None:

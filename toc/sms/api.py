@@ -18,6 +18,7 @@ from toc.accounts.access import member
 from toc.accounts.models import User
 from toc.lib.api import input_of
 from toc.lib.files import user_file_response
+from toc.lib.ids import as_uuid
 from toc.lib.phone import format_for_display
 from toc.sms import selectors, services
 from toc.sms.backends import get_backend
@@ -166,7 +167,7 @@ class MessageListApi(APIView):
         thread = _thread(user, thread_id)
         before = None
         if request.query_params.get("before"):
-            key = selectors.as_uuid(request.query_params["before"])
+            key = as_uuid(request.query_params["before"])
             before = thread.messages.filter(pk=key).first() if key else None
             if before is None:
                 raise ValidationError({"before": ["No such message in this conversation."]})

@@ -8,15 +8,9 @@ from django.db.models import OuterRef, Prefetch, Subquery, Sum
 
 from toc.accounts.models import User
 from toc.directory.selectors import names_by_number
+from toc.lib.ids import as_uuid
 from toc.lib.phone import format_for_display
 from toc.sms.models import Direction, Media, Message, OptOut, Status, Thread
-
-
-def as_uuid(value: object) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def get_thread_for_user(*, user: User, thread_id: object) -> Thread | None:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from toc.accounts.models import User
 from toc.chat import envelope as envelopes
 from toc.chat.models import Conversation, Message, MessageKind
-from toc.chat.selectors import as_uuid
+from toc.lib.ids import as_uuid
 
 
 class ChatError(Exception):

@@ -16,8 +16,8 @@ from toc.accounts.models import User
 from toc.chat import emoji, events, selectors
 from toc.chat import envelope as envelopes
 from toc.chat.models import Attachment, Conversation, Membership, Message, MessageKind, Reaction
-from toc.chat.selectors import as_uuid
 from toc.chat.services.base import ChatError, append_message, locked_conversation
+from toc.lib.ids import as_uuid
 
 MAX_REACTIONS_PER_PERSON = 20
 MESSAGE_NOT_FOUND = "That message does not exist."

@@ -7,11 +7,10 @@ from django.conf import settings
 class SmsError(Exception):
     """A request TOC refuses, with the field it concerns and a message for the user."""
 
-    def __init__(self, field: str, message: str, *, code: str = "invalid") -> None:
+    def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
-        self.code = code
 
 
 def canadian_number(raw: str, *, field: str = "to") -> str:

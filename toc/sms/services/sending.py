@@ -87,7 +87,6 @@ def send_message(
             "to",
             f"{format_for_display(thread.remote_number)} has opted out of texts from your number (they replied "
             "STOP). They can reply START to opt back in.",
-            code="opted_out",
         )
     try:
         with transaction.atomic():
