@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from toc.accounts.api import MeApi, PreferencesUpdateApi, TokenCreateApi
+from toc.accounts.api import DiscoveryApi, MeApi, PreferencesUpdateApi, TokenCreateApi
 from toc.calls.api import (
     ActiveCallListApi,
     ConferenceRoomListApi,
@@ -33,6 +33,7 @@ from toc.voicemail.api import (
 )
 
 urlpatterns = [
+    path("discovery/", DiscoveryApi.as_view(), name="discovery"),
     path("me/", MeApi.as_view(), name="me"),
     path("me/preferences/", PreferencesUpdateApi.as_view(), name="preferences"),
     path("auth/token/", TokenCreateApi.as_view(), name="token"),

@@ -1,7 +1,10 @@
-"""REST API for the signed-in user: who am I, preferences, and API tokens for the desktop app."""
+"""REST API for the signed-in user (who am I, preferences, API tokens), and the public discovery
+document the desktop app reads to check a company address or find it from an SSO domain."""
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -10,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from toc.accounts import services
+from toc.accounts import selectors, services
 from toc.accounts.access import member
 from toc.accounts.models import CallingDevice, User
 from toc.lib.api import input_of
@@ -109,3 +112,45 @@ class TokenCreateApi(APIView):
             return Response({"detail": result.error}, status=status, headers=headers)
         token, _ = Token.objects.get_or_create(user=result.user)
         return Response({"token": token.key}, status=201)
+
+
+class DiscoveryApi(APIView):
+    """What the desktop app asks before it opens a company address: is this TOC, what is its
+    canonical address, and (with `sso_domain`) which organisation signs in with that domain.
+
+    Public and read-only; a domain nobody uses gets 404 with the wizard's own message."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema_serializer(component_name="DiscoveryOutput")
+    class OutputSerializer(serializers.Serializer):
+        service = serializers.CharField(help_text="Always `toc`.")
+        company_url = serializers.URLField(help_text="The address the app opens (the server's PUBLIC_URL).")
+        sso_domain = serializers.CharField(allow_null=True)
+        organisation = serializers.CharField(allow_null=True, help_text="Who signs in with `sso_domain`.")
+
+    @extend_schema(responses=OutputSerializer, summary="Discovery for the desktop app")
+    def get(self, request: Request) -> Response:
+        domain = request.query_params.get("sso_domain", "")[:253].strip()
+        document: dict[str, Any] = {
+            "service": "toc",
+            "company_url": settings.PUBLIC_URL,
+            "sso_domain": None,
+            "organisation": None,
+        }
+        if domain:
+            try:
+                clean = services.normalise_domain(domain)
+            except ValidationError as error:
+                return Response(_sso_domain_errors(error), status=400)
+            try:
+                organisation = selectors.get_organisation_for_sso_domain(domain=clean)
+            except ValidationError as error:
+                return Response(_sso_domain_errors(error), status=404)
+            document.update(sso_domain=clean, organisation=organisation.name)
+        return Response(document)
+
+
+def _sso_domain_errors(error: ValidationError) -> dict[str, Any]:
+    return {"detail": "The request was not valid.", "errors": {"sso_domain": error.message_dict["domain"]}}

@@ -71,7 +71,8 @@ def password_login(request: HttpRequest) -> HttpResponseBase:
 
 @require_http_methods(["GET", "POST"])
 def sso_login(request: HttpRequest) -> HttpResponseBase:
-    context: dict[str, object] = {"step": 2, "domain": "", "keep_signed_in": True}
+    # The desktop app opens this page with ?domain= when it found the company from an SSO domain.
+    context: dict[str, object] = {"step": 2, "domain": request.GET.get("domain", "")[:253], "keep_signed_in": True}
     if request.method == "POST":
         domain = request.POST.get("domain", "")[:253]
         keep = request.POST.get("keep_signed_in") == "on"

@@ -1,0 +1,5 @@
+import sys
+
+from toc.desktop.app import main
+
+sys.exit(main())

@@ -1,0 +1,167 @@
+"""Finding the company's TOC server from what the user typed on the first launch.
+
+The user types the address from their welcome e-mail (`toc.example.com`, with or without
+`https://`), or their company's SSO domain (`example.com`, or an e-mail address at it). An
+address is checked by asking it for TOC's discovery document (`/api/discovery/`); an SSO domain
+is looked up in the directory the app was built with (`TOC_DESKTOP_DIRECTORY_URL`), which
+answers with the company's address. Plain http is accepted only for this computer itself
+(127.0.0.1, localhost): the softphone needs a secure origin, and sign-in cookies must not travel
+in clear.
+"""
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+TIMEOUT_SECONDS = 8
+DISCOVERY_PATH = "/api/discovery/"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+USER_AGENT = "TOC-Desktop"
+
+
+class AddressError(Exception):
+    """What to tell the user when the address leads nowhere."""
+
+
+class FetchError(Exception):
+    """A discovery request that got no usable answer (unreachable, not JSON, timed out)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    document: dict[str, Any]
+    final_url: str
+
+
+Fetch = Callable[[str], Answer]
+
+
+@dataclass(frozen=True)
+class Company:
+    url: str
+    """The company's TOC address, without a trailing slash."""
+    sso_domain: str | None = None
+    organisation: str | None = None
+
+    @property
+    def origin(self) -> str:
+        return origin_of(self.url)
+
+    @property
+    def start_url(self) -> str:
+        """Where the window goes first: the Profile Wizard, at the SSO step when found by domain."""
+        if self.sso_domain:
+            return f"{self.url}/login/sso/?{urllib.parse.urlencode({'domain': self.sso_domain})}"
+        return f"{self.url}/"
+
+
+def origin_of(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def fetch_json(url: str) -> Answer:
+    """GET a discovery document (redirects followed, certificates checked)."""
+    if not url.startswith(("https://", "http://")):
+        raise FetchError("not a web address")
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http(s) only, checked above)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (http(s) only)
+            status, body, final_url = response.status, response.read(65536), response.geturl()
+    except urllib.error.HTTPError as error:
+        status, body, final_url = error.code, error.read(65536), error.geturl() or url
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise FetchError(str(reason)) from error
+    try:
+        document = json.loads(body)
+    except ValueError as error:
+        raise FetchError("the answer is not TOC's") from error
+    if not isinstance(document, dict):
+        raise FetchError("the answer is not TOC's")
+    return Answer(status=status, document=document, final_url=final_url)
+
+
+def address_candidate(text: str) -> str:
+    """The base URL an address means; AddressError when it cannot be one."""
+    raw = text.strip()
+    parts = urllib.parse.urlsplit(raw if "://" in raw else f"//{raw}")
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if not host or " " in raw:
+        raise AddressError(f"“{raw}” is not an address such as toc.example.com.")
+    if scheme not in ("", "http", "https"):
+        raise AddressError("The address must start with https://.")
+    loopback = host in LOOPBACK_HOSTS
+    if scheme == "http" and not loopback:
+        raise AddressError("Use the https:// address: TOC needs a secure connection.")
+    if not scheme:
+        scheme = "http" if loopback else "https"
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise AddressError(f"“{raw}” has a port that is not a number.") from error
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def looks_like_domain(text: str) -> bool:
+    raw = text.strip().lower()
+    return "://" not in raw and "/" not in raw and ":" not in raw and "." in raw and " " not in raw
+
+
+def sso_domain_of(text: str) -> str:
+    raw = text.strip().lower()
+    return raw.rsplit("@", 1)[1] if "@" in raw else raw
+
+
+def resolve(text: str, *, fetch: Fetch = fetch_json, directory_url: str = "") -> Company:
+    """The company that `text` names; AddressError with a sentence for the user otherwise."""
+    raw = text.strip()
+    if not raw:
+        raise AddressError("Type your company's TOC address, or its SSO domain.")
+    if "@" in raw or (looks_like_domain(raw) and directory_url):
+        company = _from_directory(sso_domain_of(raw), fetch=fetch, directory_url=directory_url)
+        if company is not None:
+            return company
+        if "@" in raw:
+            raise AddressError(f"No company uses the SSO domain {sso_domain_of(raw)}. Check your welcome e-mail.")
+    return _from_address(address_candidate(raw), fetch=fetch)
+
+
+def _from_address(base: str, *, fetch: Fetch) -> Company:
+    try:
+        answer = fetch(base + DISCOVERY_PATH)
+    except FetchError as error:
+        message = f"No TOC server answered at {base} ({error}). Check the address in your welcome e-mail."
+        raise AddressError(message) from None
+    if answer.status != 200 or answer.document.get("service") != "toc":
+        raise AddressError(f"{base} is not a TOC server. Check the address in your welcome e-mail.")
+    # Redirects are followed: the address that answered is the one to keep.
+    final = answer.final_url
+    url = final[: -len(DISCOVERY_PATH)] if final.endswith(DISCOVERY_PATH) else base
+    address_candidate(url)  # a redirect to plain http (not this computer) is refused like a typed one
+    return Company(url=url)
+
+
+def _from_directory(domain: str, *, fetch: Fetch, directory_url: str) -> Company | None:
+    if not directory_url:
+        return None
+    query = urllib.parse.urlencode({"sso_domain": domain})
+    try:
+        answer = fetch(f"{directory_url.rstrip('/')}{DISCOVERY_PATH}?{query}")
+    except FetchError:
+        return None
+    document = answer.document
+    if answer.status != 200 or document.get("service") != "toc" or not document.get("company_url"):
+        return None
+    url = address_candidate(str(document["company_url"]))
+    return Company(url=url, sso_domain=document.get("sso_domain") or domain, organisation=document.get("organisation"))

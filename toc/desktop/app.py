@@ -1,0 +1,329 @@
+"""The desktop app's entry point and its shell around the pywebview window.
+
+First launch: TOC's own page asks for the company's address (or SSO domain), then the window
+opens the server's Profile Wizard. Later launches open the company's address straight away; the
+sign-in cookie is kept in the app's private web storage (`config.Store`), so the user is signed
+in. Signing out in the communicator clears it.
+"""
+
+import argparse
+import json
+import logging
+import logging.handlers
+import os
+import shutil
+import string
+import sys
+import threading
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from toc.desktop.address import Company, origin_of, resolve
+from toc.desktop.config import Store, data_dir
+
+logger = logging.getLogger("toc.desktop")
+WINDOW_TITLE = "TOC"
+GUI_CALL_TIMEOUT_SECONDS = 10
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="toc-desktop", description="TOC: your company's phone, chat and SMS.")
+    parser.add_argument("--company-url", default="", help="your company's TOC address (skips the first question)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where TOC keeps its settings and sign-in")
+    parser.add_argument("--background", action="store_true", help="start in the tray, as at login")
+    parser.add_argument("--forget", action="store_true", help="forget the company address and the sign-in first")
+    return parser.parse_args(argv)
+
+
+def build_defaults() -> dict[str, str]:
+    """Defaults a packaged build was made with (packaging/build.py writes build_defaults.json)."""
+    try:
+        text = resources.files("toc.desktop").joinpath("build_defaults.json").read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return {}
+    data = json.loads(text)
+    return {key: str(value) for key, value in data.items() if isinstance(value, str)}
+
+
+def render_page(name: str, **state: Any) -> str:
+    pages = resources.files("toc.desktop.pages")
+    template = pages.joinpath(f"{name}.html").read_text(encoding="utf-8")
+    bridge = pages.joinpath("page-bridge.js").read_text(encoding="utf-8")
+    # safe_substitute: the pages' own JavaScript has ${...} template literals.
+    return string.Template(template).safe_substitute(state=json.dumps(state).replace("</", "<\\/"), bridge=bridge)
+
+
+def configure_logging(store: Store) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    handlers.append(logging.handlers.RotatingFileHandler(store.log_path, maxBytes=1_000_000, backupCount=3))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers)
+
+
+def configure_qt_environment() -> None:
+    """Qt binding and Chromium flags, before Qt loads. PySide6 (LGPL) is the binding we ship."""
+    os.environ.setdefault("QT_API", "pyside6")
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "").split()
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--no-sandbox" not in flags:
+        flags.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = " ".join(flags)
+
+
+def start_qt() -> Any:
+    """Create the application and start QtWebEngine now, with our flags: pywebview adds
+    `--use-fake-ui-for-media-stream` (every origin gets the microphone) when it makes its
+    window, which is then too late to take effect."""
+    import qtpy.QtWebEngineWidgets  # noqa: F401  (must load before the QApplication exists)
+    from qtpy.QtWebEngineCore import QWebEngineProfile
+    from qtpy.QtWidgets import QApplication
+
+    application = QApplication.instance() or QApplication(sys.argv[:1])
+    application.setApplicationName("TOC")
+    application.setDesktopFileName("toc-desktop")
+    QWebEngineProfile.defaultProfile()
+    return application
+
+
+class Shell:
+    """The window and everything around it: permissions, notifications, tray, start at login."""
+
+    def __init__(self, store: Store, args: argparse.Namespace, defaults: dict[str, str]) -> None:
+        import webview
+        from qtpy.QtWidgets import QSystemTrayIcon
+
+        from toc.desktop.autostart import Autostart, launch_command
+        from toc.desktop.permissions import PermissionHandler
+
+        self.store = store
+        self.directory_url = os.environ.get("TOC_DESKTOP_DIRECTORY_URL", defaults.get("directory_url", ""))
+        saved = store.load().company_url
+        self.company: Company | None = Company(url=saved) if saved else None
+        self.permissions = PermissionHandler(self.company.origin if self.company else "")
+        extra = ["--data-dir", str(store.folder)] if args.data_dir else []
+        self.autostart = Autostart(launch_command(extra))
+        self.has_tray = QSystemTrayIcon.isSystemTrayAvailable()
+        self.tray: Any = None
+        self.native: Any = None
+        self.profile: Any = None
+        self.gui: Any = None
+        self.quitting = False
+        self.told_about_tray = False
+        html = None if self.company else render_page("connect", address=args.company_url, error="")
+        self.window = webview.create_window(
+            WINDOW_TITLE,
+            url=self.company.url + "/" if self.company else None,
+            html=html,
+            width=1280,
+            height=820,
+            min_size=(360, 520),
+            hidden=args.background and self.has_tray,
+            minimized=args.background and not self.has_tray,
+            text_select=True,
+        )
+        self.window.events.before_show += self._on_before_show
+        self.window.events.closing += self._on_closing
+
+    # ---- set-up on the GUI thread, before the window shows ----
+    def _on_before_show(self, window: Any) -> None:
+        from qtpy.QtWebEngineCore import QWebEngineProfile, QWebEngineSettings
+
+        from toc.desktop.bridge import DesktopChannel
+        from toc.desktop.icon import brand_icon
+        from toc.desktop.notifications import Notifier
+
+        self.gui = GuiCalls()
+        self.native = window.native
+        page = self.native.webview.page()
+        self.profile = page.profile()
+        # Every request comes to our policy (a grant stored on disk would outlive a change of company).
+        self.profile.setPersistentPermissionsPolicy(QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime)
+        web_settings = self.profile.settings()
+        web_settings.setAttribute(QWebEngineSettings.WebAttribute.PlaybackRequiresUserGesture, False)  # ringtones
+        web_settings.setAttribute(QWebEngineSettings.WebAttribute.ScreenCaptureEnabled, True)
+        self.permissions.install(page)
+        # Our channel replaces pywebview's js_api (see bridge.py); its per-load injection goes too.
+        page.loadFinished.disconnect(self.native.on_load_finished)
+        self.channel = DesktopChannel(self, page)
+        self.channel.install()
+        self.notifier = Notifier(on_open=self.show_window, tray=lambda: self.tray.icon if self.tray else None)
+        self.profile.setNotificationPresenter(self.notifier.present)
+        page.loadingChanged.connect(self._on_loading_changed)
+        self.native.setWindowIcon(brand_icon())
+        if self.has_tray:
+            from toc.desktop.tray import Tray
+
+            self.tray = Tray(autostart=self.autostart, on_open=self.show_window, on_quit=self.quit)
+            self.tray.icon.messageClicked.connect(self.notifier.clicked_in_tray)
+        logger.info("window ready: %s", self.company.url if self.company else "first launch")
+
+    def _on_loading_changed(self, info: Any) -> None:
+        from qtpy.QtCore import QTimer
+        from qtpy.QtWebEngineCore import QWebEngineLoadingInfo
+
+        url = info.url().toString()
+        shown = url if url.startswith(("http://", "https://")) else url[:40] + "…"
+        if info.status() == QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus:
+            logger.info("loaded %s", shown)
+            return
+        if info.status() != QWebEngineLoadingInfo.LoadStatus.LoadFailedStatus:
+            return
+        unreachable = info.errorDomain() in (
+            QWebEngineLoadingInfo.ErrorDomain.ConnectionErrorDomain,
+            QWebEngineLoadingInfo.ErrorDomain.CertificateErrorDomain,
+            QWebEngineLoadingInfo.ErrorDomain.DnsErrorDomain,
+        )
+        logger.warning("could not load %s: %s", shown, info.errorString())
+        if unreachable and self.company is not None and origin_of(url) == self.company.origin:
+            page = render_page("unreachable", address=self.company.url, reason=info.errorString())
+            QTimer.singleShot(0, lambda: self.window.load_html(page))
+
+    def _on_closing(self) -> bool:
+        """Closing the window keeps TOC in the tray (calls still ring); Quit is in the tray menu."""
+        if self.quitting or self.tray is None:
+            return True
+        self.native.hide()
+        if not self.told_about_tray:
+            self.told_about_tray = True
+            self.tray.icon.showMessage("TOC is still running", "Calls and messages still reach you. Quit from here.")
+        return False
+
+    # ---- asked for by pages (any thread) ----
+    def current_url(self) -> str:
+        return str(self.window.get_current_url() or "")
+
+    def on_local_page(self) -> bool:
+        return not self.current_url().startswith(("http://", "https://"))
+
+    def on_company_page(self) -> bool:
+        return self.company is not None and origin_of(self.current_url()) == self.company.origin
+
+    def resolve(self, address: str) -> Company:
+        return resolve(address, directory_url=self.directory_url)
+
+    def open_company(self, company: Company) -> None:
+        self.store.update(company_url=company.url)
+        self.company = company
+        self.permissions.company_origin = company.origin
+        logger.info("company address: %s (SSO domain: %s)", company.url, company.sso_domain or "none")
+        self.window.load_url(company.start_url)
+
+    def open_saved_company(self) -> None:
+        if self.company is not None:
+            self.window.load_url(self.company.url + "/")
+        else:
+            self.show_connect_page()
+
+    def show_connect_page(self) -> None:
+        address = self.company.url if self.company else ""
+        self.window.load_html(render_page("connect", address=address, error=""))
+
+    def show_presence(self, status: str, label: str) -> None:
+        logger.info("presence: %s (%s)", status, label)
+        if self.tray is not None:
+            self.run_on_gui(lambda: self.tray.show_presence(status, label))
+
+    def forget_sign_in(self) -> None:
+        """After a sign-out: no cookie or cached page of the company stays on this computer."""
+
+        def clear() -> None:
+            self.profile.cookieStore().deleteAllCookies()
+            self.profile.clearHttpCache()
+            self.profile.clearAllVisitedLinks()
+
+        self.run_on_gui(clear, wait=True)
+        logger.info("signed out: cookies and cache cleared")
+
+    def desktop_state(self) -> dict[str, Any]:
+        return {"start_at_login": self.autostart.is_enabled(), "tray": self.tray is not None}
+
+    def set_start_at_login(self, enabled: bool) -> None:
+        self.autostart.set_enabled(enabled)
+        logger.info("start at login: %s", "on" if enabled else "off")
+        if self.tray is not None:
+            self.run_on_gui(lambda: self.tray.show_start_at_login(enabled))
+
+    # ---- the window ----
+    def show_window(self) -> None:
+        def show() -> None:
+            self.native.showNormal()
+            self.native.raise_()
+            self.native.activateWindow()
+
+        self.run_on_gui(show)
+
+    def quit(self) -> None:
+        self.quitting = True
+        if self.tray is not None:
+            self.tray.icon.hide()
+        self.window.destroy()
+
+    def run_on_gui(self, function: Callable[[], None], *, wait: bool = False) -> None:
+        if threading.current_thread() is threading.main_thread():
+            function()
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                function()
+            finally:
+                done.set()
+
+        self.gui.requested.emit(run)
+        if wait:
+            done.wait(GUI_CALL_TIMEOUT_SECONDS)
+
+    def run(self) -> None:
+        import webview
+
+        webview.settings["ALLOW_DOWNLOADS"] = True  # chat files and voicemail downloads
+        webview.start(gui="qt", private_mode=False, storage_path=str(self.store.web_storage))
+
+
+def _gui_calls_class() -> Any:
+    from qtpy.QtCore import QObject, Qt, Signal
+
+    class _GuiCalls(QObject):
+        """Runs functions on the GUI thread, for calls that arrive from pages' bridge threads."""
+
+        requested = Signal(object)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.requested.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+        def _run(self, function: Callable[[], None]) -> None:
+            function()
+
+    return _GuiCalls
+
+
+def GuiCalls() -> Any:  # noqa: N802 (a class made once Qt is loaded)
+    return _gui_calls_class()()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    store = Store(args.data_dir or data_dir())
+    if args.forget:
+        store.settings_path.unlink(missing_ok=True)
+        shutil.rmtree(store.web_storage, ignore_errors=True)
+    store.prepare()
+    configure_logging(store)
+    defaults = build_defaults()
+    company_url = args.company_url or defaults.get("company_url", "")
+    if company_url and not store.load().company_url:
+        from toc.desktop.address import AddressError
+
+        try:
+            company = resolve(company_url, directory_url=defaults.get("directory_url", ""))
+            store.update(company_url=company.url)
+        except AddressError as error:
+            logger.warning("the company address %s was not used: %s", company_url, error)
+    configure_qt_environment()
+    start_qt()
+    shell = Shell(store, args, defaults)
+    shell.run()
+    logger.info("TOC desktop closed")
+    return 0

@@ -1,0 +1,21 @@
+// Runs in the app's isolated world in every page of the window (after qwebchannel.js): relays
+// the page's `toc-desktop-request` events to the app and its answers back. Pages cannot reach
+// the app's object directly, and the app checks which page asked before doing anything.
+(() => {
+  let desktop = null;
+  const queued = [];
+  new QWebChannel(qt.webChannelTransport, (channel) => {
+    desktop = channel.objects.tocDesktop;
+    desktop.answered.connect((text) => {
+      document.dispatchEvent(new CustomEvent('toc-desktop-answer', { detail: text }));
+    });
+    queued.splice(0).forEach((text) => desktop.request(text));
+    document.documentElement.dataset.tocDesktop = 'ready';
+    document.dispatchEvent(new CustomEvent('toc-desktop-ready'));
+  });
+  document.addEventListener('toc-desktop-request', (event) => {
+    const text = String(event.detail);
+    if (desktop) desktop.request(text);
+    else queued.push(text);
+  });
+})();
