@@ -7,6 +7,7 @@ import { CallHandling } from './call-handling.js';
 import { Chat } from './chat.js';
 import { ConferenceWindow } from './conference.js';
 import { initials } from './dom.js';
+import { DesktopApp } from './desktop.js';
 import { Directory } from './directory.js';
 import { EventSocket } from './events.js';
 import { ParkedCalls } from './parked.js';
@@ -51,6 +52,7 @@ function paintMyPresence(presence) {
   document.getElementById('me-presence-label').textContent = presenceText(presence);
   document.getElementById('menu-presence').textContent = presenceText(presence);
   document.getElementById('me-presence-text').textContent = presenceText(presence);
+  desktop.presenceChanged(presence);
 }
 
 function meChanged(updated) {
@@ -59,6 +61,7 @@ function meChanged(updated) {
 }
 
 const app = document.getElementById('app');
+const desktop = new DesktopApp({ presenceText });
 const devices = new AudioDevices();
 const ringer = new Ringer({ ringtoneUrl: app.dataset.ringtone, waitingUrl: app.dataset.waitingTone, devices });
 devices.ringer = ringer;
@@ -85,7 +88,9 @@ const socket = new EventSocket({
     banner.hidden = false;
     api('GET', 'me/').catch(() => {});
   },
-  onSignedOut: () => window.location.assign('/login/'),
+  onSignedOut: () => {
+    if (!desktop.signingOut) window.location.assign('/login/');
+  },
   onEvent: (event) => {
     if (event.type === 'presence.changed') {
       directory.updatePresence(event.presence);

@@ -18,6 +18,7 @@
 
 import { api } from './api.js';
 import { CallMedia, CallMediaError, MEDIA_MESSAGES } from './call-media.js';
+import { CallNotifications } from './call-notifications.js';
 import { CallWindows } from './call-window.js';
 import { playKeyTone } from './tones.js';
 
@@ -74,6 +75,7 @@ export class Softphone {
     this.socket = socket;
     this.devices = devices;
     this.ringer = ringer;
+    this.notifications = new CallNotifications();
     this.getMe = getMe;
     this.onDialled = onDialled;
     this.sessions = new Map();
@@ -665,6 +667,7 @@ export class Softphone {
         this.windows.render(session);
       }
     }
+    this.notifications.sync(ringing.filter((session) => session.phase === 'ringing'));
     const audible = ringing.some((session) => !session.error);
     const mode = audible ? (inCall ? 'waiting' : 'ring') : null;
     if (mode === null && this.ringer.mode === 'test') return;

@@ -14,6 +14,13 @@ import requests
 from websockets.sync.client import ClientConnection, connect
 
 DEFAULT_TIMEOUT_SECONDS = 20
+CENTRE_OF = """(selector) => {
+  const element = document.querySelector(selector);
+  if (!element) return null;
+  element.scrollIntoView({ block: 'center' });
+  const box = element.getBoundingClientRect();
+  return box.width && box.height ? { x: box.x + box.width / 2, y: box.y + box.height / 2 } : null;
+}"""
 
 
 class CdpError(Exception):
@@ -35,7 +42,8 @@ class Page:
                 targets = requests.get(f"http://127.0.0.1:{port}/json", timeout=2).json()
                 pages = [target for target in targets if target.get("type") == "page"]
                 if pages:
-                    return cls(connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=10))
+                    connection = connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+                    return cls(connection.__enter__())  # closed by close()
             except (requests.RequestException, OSError, ValueError) as error:
                 last = error
             time.sleep(0.3)
@@ -68,6 +76,11 @@ class Page:
             raise CdpError(details.get("exception", {}).get("description") or details.get("text"))
         return result["result"].get("value")
 
+    def apply(self, function: str, *args: Any, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Any:
+        """Call a JavaScript function (given as source) with JSON-able arguments."""
+        arguments = ", ".join(json.dumps(argument) for argument in args)
+        return self.evaluate(f"({function})({arguments})", timeout=timeout)
+
     def wait_for(self, expression: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Any:
         """Poll until `expression` is truthy (through navigations); its value."""
         deadline = time.monotonic() + timeout
@@ -87,19 +100,14 @@ class Page:
 
     def click(self, selector: str) -> None:
         """A real left click in the middle of the first element matching `selector`."""
-        box = self.wait_for(
-            "(() => { const el = document.querySelector(%s); if (!el) return null;"
-            " el.scrollIntoView({block: 'center'}); const r = el.getBoundingClientRect();"
-            " return r.width && r.height ? {x: r.x + r.width / 2, y: r.y + r.height / 2} : null; })()"
-            % json.dumps(selector)
-        )
+        box = self.wait_for(f"({CENTRE_OF})({json.dumps(selector)})")
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
             self.call("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left", clickCount=1)
 
     def fill(self, selector: str, text: str) -> None:
         """Focus the field, select what is there, and type `text` as key input."""
         self.click(selector)
-        self.evaluate("document.querySelector(%s).select()" % json.dumps(selector))
+        self.apply("(selector) => document.querySelector(selector).select()", selector)
         self.call("Input.insertText", text=text)
 
     def press(self, key: str, code: str, key_code: int) -> None:
@@ -112,4 +120,4 @@ class Page:
         self.call("Input.dispatchKeyEvent", type="keyUp", key="Enter", code="Enter", windowsVirtualKeyCode=13)
 
     def text(self, selector: str) -> str:
-        return str(self.evaluate("document.querySelector(%s)?.textContent ?? ''" % json.dumps(selector)))
+        return str(self.apply("(selector) => document.querySelector(selector)?.textContent ?? ''", selector))

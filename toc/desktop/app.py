@@ -79,6 +79,7 @@ def start_qt() -> Any:
     from qtpy.QtWidgets import QApplication
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(application, QApplication)
     application.setApplicationName("TOC")
     application.setDesktopFileName("toc-desktop")
     QWebEngineProfile.defaultProfile()
@@ -110,17 +111,19 @@ class Shell:
         self.quitting = False
         self.told_about_tray = False
         html = None if self.company else render_page("connect", address=args.company_url, error="")
-        self.window = webview.create_window(
+        window = webview.create_window(
             WINDOW_TITLE,
             url=self.company.url + "/" if self.company else None,
             html=html,
-            width=1280,
-            height=820,
+            width=1180,
+            height=740,
             min_size=(360, 520),
             hidden=args.background and self.has_tray,
             minimized=args.background and not self.has_tray,
             text_select=True,
         )
+        assert window is not None
+        self.window = window
         self.window.events.before_show += self._on_before_show
         self.window.events.closing += self._on_closing
 
@@ -275,7 +278,13 @@ class Shell:
             done.wait(GUI_CALL_TIMEOUT_SECONDS)
 
     def run(self) -> None:
+        import signal
+
         import webview
+
+        # A session logout (or `kill`) sends SIGTERM: quit as from the tray, so QtWebEngine
+        # writes its cookies to disk. pywebview's timer lets Python handle it while Qt runs.
+        signal.signal(signal.SIGTERM, lambda number, frame: self.quit())
 
         webview.settings["ALLOW_DOWNLOADS"] = True  # chat files and voicemail downloads
         webview.start(gui="qt", private_mode=False, storage_path=str(self.store.web_storage))

@@ -89,7 +89,9 @@ class Autostart:
         os.replace(temporary, path)
 
     def _windows_value(self) -> str | None:  # pragma: no cover - Windows only
-        import winreg  # type: ignore[import-not-found,unused-ignore]
+        if sys.platform != "win32":
+            raise RuntimeError("the Run key is Windows's")
+        import winreg
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
@@ -98,7 +100,9 @@ class Autostart:
             return None
 
     def _set_windows(self, enabled: bool) -> None:  # pragma: no cover - Windows only
-        import winreg  # type: ignore[import-not-found,unused-ignore]
+        if sys.platform != "win32":
+            raise RuntimeError("the Run key is Windows's")
+        import winreg
 
         with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
             if enabled:

@@ -1,0 +1,155 @@
+"""The desktop app under a virtual screen: Xvfb, the app as a real process (QtWebEngine with
+fake media devices, DevTools on a loopback port for the tests), and the e2e server processes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy
+import pytest
+
+from tests.desktop.cdp import Page
+from tests.e2e.conftest import (  # noqa: F401  (fixtures, shared with the browser tests)
+    ARTIFACTS,
+    browser,
+    browser_with_tone,
+    e2e_server,
+    fake_twilio,
+    free_port,
+    new_context,
+    playwright_driver,
+    settle_server,
+    write_tone,
+)
+
+STOP_TIMEOUT_SECONDS = 20
+
+
+@pytest.fixture(scope="session")
+def xvfb() -> Iterator[str]:
+    """A virtual screen of our own (a display number nobody uses), for the whole session."""
+    number = next(n for n in range(140, 240) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    process = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("Xvfb did not start (`make desktop-system` installs it)")
+        time.sleep(0.05)
+    try:
+        yield f":{number}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class DesktopApp:
+    """One run of `python -m toc.desktop` with its own data folder, driven over DevTools."""
+
+    def __init__(self, display: str, data_dir: Path, config_home: Path, tone_wav: Path | None) -> None:
+        self.display = display
+        self.data_dir = data_dir
+        self.config_home = config_home
+        self.tone_wav = tone_wav
+        self.process: subprocess.Popen[bytes] | None = None
+        self.page: Page | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "toc-desktop.log"
+
+    def start(self, *args: str) -> Page:
+        port = free_port()
+        flags = ["--use-fake-device-for-media-stream", "--allow-loopback-in-peer-connection"]
+        if self.tone_wav:
+            flags.append(f"--use-file-for-fake-audio-capture={self.tone_wav}")
+        env = dict(
+            os.environ,
+            DISPLAY=self.display,
+            QT_API="pyside6",
+            QTWEBENGINE_REMOTE_DEBUGGING=f"127.0.0.1:{port}",
+            QTWEBENGINE_CHROMIUM_FLAGS=" ".join(flags),
+            XDG_CONFIG_HOME=str(self.config_home),
+            PYTHONUNBUFFERED="1",
+        )
+        env.pop("TOC_DESKTOP_DIRECTORY_URL", None)
+        with (self.data_dir.parent / f"{self.data_dir.name}-stdout.log").open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "toc.desktop", "--data-dir", str(self.data_dir), *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.page = Page.attach(port)
+        return self.page
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, text: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the app's log:\n{self.log()[-3000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> int:
+        """Quit as a session logout does (SIGTERM); the app's exit code."""
+        if self.page is not None:
+            self.page.close()
+            self.page = None
+        if self.process is None:
+            return 0
+        process, self.process = self.process, None
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+            raise AssertionError("the app did not quit on SIGTERM") from None
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        subprocess.run(["import", "-display", self.display, "-window", "root", str(path)], check=True, timeout=30)
+        return path
+
+
+def distinct_colours(png: Path) -> tuple[int, set[tuple[int, int, int]]]:
+    """How many colours a screenshot has, and the set of them (ImageMagick decodes it)."""
+    raw = subprocess.run(["convert", str(png), "-depth", "8", "rgb:-"], check=True, capture_output=True, timeout=30)
+    pixels = numpy.frombuffer(raw.stdout, dtype=numpy.uint8).reshape(-1, 3)
+    colours = {tuple(int(v) for v in row) for row in numpy.unique(pixels, axis=0)}
+    return len(colours), colours  # type: ignore[return-value]
+
+
+@pytest.fixture
+def desktop_app(xvfb: str, tmp_path: Path) -> Iterator[Any]:
+    """Makes desktop apps (`make(tone_hz=...)`); they share one data folder unless told."""
+    apps: list[DesktopApp] = []
+    config_home = tmp_path / "config"
+
+    def make(*, tone_hz: int | None = None, data_dir: Path | None = None) -> DesktopApp:
+        wav = None
+        if tone_hz is not None:
+            wav = tmp_path / f"desktop-tone-{tone_hz}.wav"
+            write_tone(wav, tone_hz)
+        app = DesktopApp(xvfb, data_dir or tmp_path / "toc-data", config_home, wav)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.stop()
+    settle_server()
