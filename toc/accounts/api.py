@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -130,7 +130,19 @@ class DiscoveryApi(APIView):
         sso_domain = serializers.CharField(allow_null=True)
         organisation = serializers.CharField(allow_null=True, help_text="Who signs in with `sso_domain`.")
 
-    @extend_schema(responses=OutputSerializer, summary="Discovery for the desktop app")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "sso_domain", str, required=False, description="An SSO (or e-mail) domain to find the company of."
+            )
+        ],
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(description="`sso_domain` is not a domain name."),
+            404: OpenApiResponse(description="No organisation uses `sso_domain`."),
+        },
+        summary="Discovery for the desktop app",
+    )
     def get(self, request: Request) -> Response:
         domain = request.query_params.get("sso_domain", "")[:253].strip()
         document: dict[str, Any] = {
@@ -143,14 +155,14 @@ class DiscoveryApi(APIView):
             try:
                 clean = services.normalise_domain(domain)
             except ValidationError as error:
-                return Response(_sso_domain_errors(error), status=400)
+                return Response(_sso_domain_errors(error, "The request was not valid."), status=400)
             try:
                 organisation = selectors.get_organisation_for_sso_domain(domain=clean)
             except ValidationError as error:
-                return Response(_sso_domain_errors(error), status=404)
+                return Response(_sso_domain_errors(error, "No organisation uses this SSO domain."), status=404)
             document.update(sso_domain=clean, organisation=organisation.name)
         return Response(document)
 
 
-def _sso_domain_errors(error: ValidationError) -> dict[str, Any]:
-    return {"detail": "The request was not valid.", "errors": {"sso_domain": error.message_dict["domain"]}}
+def _sso_domain_errors(error: ValidationError, detail: str) -> dict[str, Any]:
+    return {"detail": detail, "errors": {"sso_domain": error.message_dict["domain"]}}

@@ -21,6 +21,7 @@ TIMEOUT_SECONDS = 8
 DISCOVERY_PATH = "/api/discovery/"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 USER_AGENT = "TOC-Desktop"
+NO_DIRECTORY = "Type your company's TOC address from your welcome e-mail; this app cannot look up SSO domains."
 
 
 class AddressError(Exception):
@@ -60,9 +61,22 @@ class Company:
         return f"{self.url}/"
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def origin_of(url: str) -> str:
+    """scheme://host[:port] in lower case, without the scheme's default port (as Chromium says it)."""
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        netloc = f"{netloc}:{port}"
+    return f"{scheme}://{netloc}"
 
 
 def fetch_json(url: str) -> Answer:
@@ -108,7 +122,7 @@ def address_candidate(text: str) -> str:
     except ValueError as error:
         raise AddressError(f"“{raw}” has a port that is not a number.") from error
     netloc = f"[{host}]" if ":" in host else host
-    if port is not None:
+    if port is not None and port != DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
     return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
 
@@ -128,6 +142,8 @@ def resolve(text: str, *, fetch: Fetch = fetch_json, directory_url: str = "") ->
     raw = text.strip()
     if not raw:
         raise AddressError("Type your company's TOC address, or its SSO domain.")
+    if "@" in raw and not directory_url:
+        raise AddressError(NO_DIRECTORY)
     if "@" in raw or (looks_like_domain(raw) and directory_url):
         company = _from_directory(sso_domain_of(raw), fetch=fetch, directory_url=directory_url)
         if company is not None:

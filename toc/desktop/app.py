@@ -195,12 +195,6 @@ class Shell:
     def current_url(self) -> str:
         return str(self.window.get_current_url() or "")
 
-    def on_local_page(self) -> bool:
-        return not self.current_url().startswith(("http://", "https://"))
-
-    def on_company_page(self) -> bool:
-        return self.company is not None and origin_of(self.current_url()) == self.company.origin
-
     def resolve(self, address: str) -> Company:
         return resolve(address, directory_url=self.directory_url)
 

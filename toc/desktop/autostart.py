@@ -28,7 +28,10 @@ def desktop_entry_quote(argument: str) -> str:
 
 
 def desktop_entry(command: list[str]) -> str:
-    exec_line = " ".join(desktop_entry_quote(argument) for argument in command).replace("%", "%%")
+    # Exec is a string value: its own escapes (a backslash as two) are undone before the quoting
+    # rule applies, so every backslash of the quoted line is written twice.
+    quoted = " ".join(desktop_entry_quote(argument) for argument in command)
+    exec_line = quoted.replace("\\", "\\\\").replace("%", "%%")
     return (
         "[Desktop Entry]\n"
         "Type=Application\n"

@@ -30,14 +30,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 NOT_HERE = {"error": "Not available on this page."}
+LOCAL_PAGE_PREFIX = "data:text/html"
 LOCAL_METHODS = frozenset({"connect", "retry", "change_address"})
 COMPANY_METHODS = frozenset({"presence_changed", "signed_out", "desktop_state", "set_start_at_login"})
 
 
 def allowed(method: str, *, page_url: str, company_origin: str) -> bool:
-    """Pure rule: TOC's local pages (not http) and the company's pages each have their methods."""
+    """Pure rule: TOC's own pages and the company's pages each have their methods.
+
+    TOC's own pages are set by the app as HTML (`data:text/html`); a web page cannot navigate
+    the window to a `data:` URL (Chromium blocks it), unlike `blob:` or `about:` pages."""
     if method in LOCAL_METHODS:
-        return not page_url.startswith(("http://", "https://"))
+        return page_url.startswith(LOCAL_PAGE_PREFIX)
     if method in COMPANY_METHODS:
         return bool(company_origin) and origin_of(page_url) == company_origin
     return False

@@ -49,7 +49,8 @@ class Store:
     def load(self) -> Settings:
         try:
             raw = json.loads(self.settings_path.read_text(encoding="utf-8"))
-            return Settings(company_url=str(raw.get("company_url", "")))
+            company_url = raw.get("company_url")
+            return Settings(company_url=company_url if isinstance(company_url, str) else "")
         except FileNotFoundError:
             return Settings()
         except (OSError, ValueError, AttributeError) as error:

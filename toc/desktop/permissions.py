@@ -39,7 +39,6 @@ class PermissionHandler:
 
     def __init__(self, company_origin: str) -> None:
         self.company_origin = company_origin
-        self.answered: list[tuple[str, str, bool]] = []
 
     def install(self, page: Any) -> None:
         try:
