@@ -186,6 +186,7 @@ class Shell:
         if self.quitting or self.tray is None:
             return True
         self.native.hide()
+        logger.info("window closed: TOC keeps running in the tray")
         if not self.told_about_tray:
             self.told_about_tray = True
             self.tray.icon.showMessage("TOC is still running", "Calls and messages still reach you. Quit from here.")
@@ -250,6 +251,7 @@ class Shell:
         self.run_on_gui(show)
 
     def quit(self) -> None:
+        logger.info("quitting")
         self.quitting = True
         if self.tray is not None:
             self.tray.icon.hide()
