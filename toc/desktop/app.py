@@ -26,6 +26,7 @@ from toc.desktop.config import Store, data_dir
 logger = logging.getLogger("toc.desktop")
 WINDOW_TITLE = "TOC"
 GUI_CALL_TIMEOUT_SECONDS = 10
+ERR_ABORTED = -3  # Chromium's net error for a navigation replaced by another
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -168,18 +169,19 @@ class Shell:
         shown = url if url.startswith(("http://", "https://")) else url[:40] + "…"
         if info.status() == QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus:
             logger.info("loaded %s", shown)
+            self.channel.ensure_relay()
             return
         if info.status() != QWebEngineLoadingInfo.LoadStatus.LoadFailedStatus:
             return
-        unreachable = info.errorDomain() in (
-            QWebEngineLoadingInfo.ErrorDomain.ConnectionErrorDomain,
-            QWebEngineLoadingInfo.ErrorDomain.CertificateErrorDomain,
-            QWebEngineLoadingInfo.ErrorDomain.DnsErrorDomain,
+        # Not for a navigation that was cancelled (ERR_ABORTED) or an HTTP error the server answered.
+        unreachable = info.errorCode() != ERR_ABORTED and info.errorDomain() not in (
+            QWebEngineLoadingInfo.ErrorDomain.HttpStatusCodeDomain,
+            QWebEngineLoadingInfo.ErrorDomain.NoErrorDomain,
         )
         logger.warning("could not load %s: %s", shown, info.errorString())
         if unreachable and self.company is not None and origin_of(url) == self.company.origin:
             page = render_page("unreachable", address=self.company.url, reason=info.errorString())
-            QTimer.singleShot(0, lambda: self.window.load_html(page))
+            QTimer.singleShot(0, lambda: self.show_local_page(page))
 
     def _on_closing(self) -> bool:
         """Closing the window keeps TOC in the tray (calls still ring); Quit is in the tray menu."""
@@ -214,7 +216,14 @@ class Shell:
 
     def show_connect_page(self) -> None:
         address = self.company.url if self.company else ""
-        self.window.load_html(render_page("connect", address=address, error=""))
+        self.run_on_gui(lambda: self.show_local_page(render_page("connect", address=address, error="")))
+
+    def show_local_page(self, html: str) -> None:
+        """One of TOC's own pages, as `data:text/html` (what bridge.allowed trusts); on the GUI thread.
+        (pywebview's load_html would give it a file: address in the app's folder.)"""
+        from qtpy.QtCore import QUrl
+
+        self.native.webview.setHtml(html, QUrl(""))
 
     def show_presence(self, status: str, label: str) -> None:
         logger.info("presence: %s (%s)", status, label)

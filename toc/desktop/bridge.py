@@ -65,9 +65,15 @@ class DesktopChannel(QObject):
         relay.setWorldId(world)
         relay.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentReady)
         relay.setRunsOnSubFrames(False)
-        relay.setSourceCode(_qwebchannel_js() + "\n" + _page_file("isolated-world.js"))
+        self.relay_source = _qwebchannel_js() + "\n" + _page_file("isolated-world.js")
+        relay.setSourceCode(self.relay_source)
         self.page.scripts().insert(relay)
         self.channel = channel
+
+    def ensure_relay(self) -> None:
+        """Run the relay in the loaded document if Qt did not (it skips user scripts in a page set
+        right after a failed load); it runs only once per document."""
+        self.page.runJavaScript(self.relay_source, QWebEngineScript.ScriptWorldId.ApplicationWorld)
 
     @Slot(str)
     def request(self, text: str) -> None:

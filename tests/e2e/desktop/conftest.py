@@ -2,6 +2,8 @@
 fake media devices, DevTools on a loopback port for the tests), and the e2e server processes."""
 
 import os
+import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,49 +15,51 @@ from typing import Any
 import numpy
 import pytest
 
-from tests.desktop.cdp import Page
-from tests.e2e.conftest import (  # noqa: F401  (fixtures, shared with the browser tests)
-    ARTIFACTS,
-    browser,
-    browser_with_tone,
-    e2e_server,
-    fake_twilio,
-    free_port,
-    new_context,
-    playwright_driver,
-    settle_server,
-    write_tone,
-)
+from tests.e2e.conftest import ARTIFACTS, free_port, settle_server, write_tone
+from tests.e2e.desktop.cdp import Page
 
 STOP_TIMEOUT_SECONDS = 20
+XVFB_START_SECONDS = 15
+SCREEN_WIDTH, SCREEN_HEIGHT = 1280, 800
+SCREEN_GEOMETRY = f"{SCREEN_WIDTH}x{SCREEN_HEIGHT}x24"
+SOURCE_APP = [sys.executable, "-m", "toc.desktop"]
 
 
 @pytest.fixture(scope="session")
-def xvfb() -> Iterator[str]:
-    """A virtual screen of our own (a display number nobody uses), for the whole session."""
-    number = next(n for n in range(140, 240) if not Path(f"/tmp/.X11-unix/X{n}").exists())
-    process = subprocess.Popen(
-        ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("Xvfb did not start (`make desktop-system` installs it)")
-        time.sleep(0.05)
+def xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A virtual screen of our own (Xvfb picks a free display number), for the whole session."""
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is required: `make desktop-system` installs it")
+    read_end, write_end = os.pipe()
+    log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write_end), "-screen", "0", SCREEN_GEOMETRY, "-nolisten", "tcp"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_end,),
+        )
+    os.close(write_end)
     try:
+        ready, _, _ = select.select([read_end], [], [], XVFB_START_SECONDS)
+        number = os.read(read_end, 32).decode().strip() if ready else ""
+        if not number.isdigit():
+            pytest.fail(f"Xvfb did not start within {XVFB_START_SECONDS} s: {log.read_text()}")
         yield f":{number}"
     finally:
+        os.close(read_end)
         process.terminate()
         process.wait(timeout=10)
 
 
 class DesktopApp:
-    """One run of `python -m toc.desktop` with its own data folder, driven over DevTools."""
+    """Runs of the app (`python -m toc.desktop`, or a packaged build's `command`) with one data
+    folder, each driven over DevTools."""
 
-    def __init__(self, display: str, data_dir: Path, config_home: Path, tone_wav: Path | None) -> None:
+    def __init__(
+        self, display: str, data_dir: Path, config_home: Path, tone_wav: Path | None, command: list[str]
+    ) -> None:
+        self.command = command
         self.display = display
         self.data_dir = data_dir
         self.config_home = config_home
@@ -84,7 +88,7 @@ class DesktopApp:
         env.pop("TOC_DESKTOP_DIRECTORY_URL", None)
         with (self.data_dir.parent / f"{self.data_dir.name}-stdout.log").open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "toc.desktop", "--data-dir", str(self.data_dir), *args],
+                [*self.command, "--data-dir", str(self.data_dir), *args],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -126,12 +130,17 @@ class DesktopApp:
         return path
 
 
-def distinct_colours(png: Path) -> tuple[int, set[tuple[int, int, int]]]:
-    """How many colours a screenshot has, and the set of them (ImageMagick decodes it)."""
+def screen_pixels(png: Path) -> Any:
+    """A 1280x800 screenshot's pixels (rows, columns, RGB), decoded by ImageMagick."""
     raw = subprocess.run(["convert", str(png), "-depth", "8", "rgb:-"], check=True, capture_output=True, timeout=30)
-    pixels = numpy.frombuffer(raw.stdout, dtype=numpy.uint8).reshape(-1, 3)
-    colours = {tuple(int(v) for v in row) for row in numpy.unique(pixels, axis=0)}
-    return len(colours), colours  # type: ignore[return-value]
+    return numpy.frombuffer(raw.stdout, dtype=numpy.uint8).reshape(SCREEN_HEIGHT, SCREEN_WIDTH, 3)
+
+
+def distinct_colours(png: Path) -> tuple[int, set[tuple[int, int, int]]]:
+    """How many colours a screenshot has, and the set of them."""
+    rows = numpy.unique(screen_pixels(png).reshape(-1, 3), axis=0)
+    colours = {(int(red), int(green), int(blue)) for red, green, blue in rows}
+    return len(colours), colours
 
 
 @pytest.fixture
@@ -140,12 +149,14 @@ def desktop_app(xvfb: str, tmp_path: Path) -> Iterator[Any]:
     apps: list[DesktopApp] = []
     config_home = tmp_path / "config"
 
-    def make(*, tone_hz: int | None = None, data_dir: Path | None = None) -> DesktopApp:
+    def make(
+        *, tone_hz: int | None = None, data_dir: Path | None = None, command: list[str] = SOURCE_APP
+    ) -> DesktopApp:
         wav = None
         if tone_hz is not None:
             wav = tmp_path / f"desktop-tone-{tone_hz}.wav"
             write_tone(wav, tone_hz)
-        app = DesktopApp(xvfb, data_dir or tmp_path / "toc-data", config_home, wav)
+        app = DesktopApp(xvfb, data_dir or tmp_path / "toc-data", config_home, wav, command)
         apps.append(app)
         return app
 

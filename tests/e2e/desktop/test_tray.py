@@ -12,9 +12,9 @@ import numpy
 import pytest
 from playwright.sync_api import expect
 
-from tests.desktop.conftest import DesktopApp
-from tests.desktop.test_desktop_app import CONNECTED, ask, password_login
 from tests.e2e.conftest import Server
+from tests.e2e.desktop.conftest import SCREEN_WIDTH, DesktopApp, screen_pixels
+from tests.e2e.desktop.test_desktop_app import CONNECTED, ask, password_login
 from tests.e2e.test_calls import call_from_directory, colleagues
 from tests.e2e.test_wizard_and_presence import open_communicator
 
@@ -56,10 +56,7 @@ def tray(xvfb: str) -> Iterator[str]:
 
 
 def tray_pixels(app: DesktopApp, name: str) -> Any:
-    shot = app.screenshot(name)
-    raw = subprocess.run(["convert", str(shot), "-depth", "8", "rgb:-"], check=True, capture_output=True, timeout=30)
-    screen = numpy.frombuffer(raw.stdout, dtype=numpy.uint8).reshape(800, 1280, 3)
-    return screen[:TRAY_HEIGHT, 1280 - TRAY_WIDTH :]
+    return screen_pixels(app.screenshot(name))[:TRAY_HEIGHT, SCREEN_WIDTH - TRAY_WIDTH :]
 
 
 def count(pixels: Any, colour: tuple[int, int, int]) -> int:
@@ -79,7 +76,7 @@ def icon_centre(pixels: Any) -> tuple[int, int]:
     """Where TOC's icon (the brand blue) is, in screen coordinates."""
     rows, columns = numpy.nonzero(numpy.all(pixels == numpy.array(BRAND_BLUE, dtype=numpy.uint8), axis=2))
     assert len(rows), "TOC's icon is not in the tray"
-    return 1280 - TRAY_WIDTH + int(columns.mean()), int(rows.mean())
+    return SCREEN_WIDTH - TRAY_WIDTH + int(columns.mean()), int(rows.mean())
 
 
 def window_shown(display: str) -> bool:

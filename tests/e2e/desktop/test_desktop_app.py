@@ -1,5 +1,5 @@
 """The desktop app as a user meets it, under Xvfb: the real window (pywebview, QtWebEngine) with
-fake media devices, against the real server processes, driven over DevTools (tests/desktop/cdp.py).
+fake media devices, against the real server processes, driven over DevTools (tests/e2e/desktop/cdp.py).
 """
 
 import json
@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.desktop.cdp import Page
-from tests.desktop.conftest import distinct_colours
 from tests.e2e.conftest import Server, free_port
+from tests.e2e.desktop.cdp import Page
+from tests.e2e.desktop.conftest import distinct_colours
 from tests.e2e.test_calls import ALICE_HZ, BOB_HZ, HEAR_REMOTE, call_window, colleagues
 from tests.e2e.test_wizard_and_presence import open_communicator
 from tests.factories import PASSWORD, make_organisation, make_user
