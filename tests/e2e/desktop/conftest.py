@@ -71,7 +71,7 @@ class DesktopApp:
     def log_path(self) -> Path:
         return self.data_dir / "toc-desktop.log"
 
-    def start(self, *args: str) -> Page:
+    def start(self, *args: str, directory_url: str = "") -> Page:
         port = free_port()
         flags = ["--use-fake-device-for-media-stream", "--allow-loopback-in-peer-connection"]
         if self.tone_wav:
@@ -85,7 +85,7 @@ class DesktopApp:
             XDG_CONFIG_HOME=str(self.config_home),
             PYTHONUNBUFFERED="1",
         )
-        env.pop("TOC_DESKTOP_DIRECTORY_URL", None)
+        env["TOC_DESKTOP_DIRECTORY_URL"] = directory_url
         with (self.data_dir.parent / f"{self.data_dir.name}-stdout.log").open("ab") as out:
             self.process = subprocess.Popen(
                 [*self.command, "--data-dir", str(self.data_dir), *args],

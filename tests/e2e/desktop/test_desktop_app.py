@@ -114,6 +114,30 @@ def test_first_launch_runs_the_wizard_in_the_window_and_a_call_with_a_browser_us
     app.screenshot("desktop-in-a-call")
 
 
+def test_an_sso_domain_finds_the_company_through_the_directory_and_opens_its_sso_step(
+    e2e_server: Server, desktop_app: Any
+) -> None:
+    # given an app built with a directory (here the same server), and Acme's SSO domain
+    make_organisation(name="Acme", sso_domain="acme.example")
+    app = desktop_app()
+    page = app.start(directory_url=e2e_server.url)
+
+    # when the user types an SSO domain nobody uses, it is refused with the wizard's sentence
+    connect(page, "bob@nobody.example")
+    error = page.wait_for("document.getElementById('connect-error').textContent")
+    assert error == "No company uses the SSO domain nobody.example. Check your welcome e-mail."
+
+    # when they type their company's SSO domain
+    page.fill("#address", "ACME.example")
+    page.click("#connect-button")
+    # then the window opens the wizard's SSO step at the company's address, the domain filled in
+    page.wait_for("location.pathname === '/login/sso/' && document.readyState === 'complete'")
+    assert page.url() == f"{e2e_server.url}/login/sso/?domain=acme.example"
+    assert page.evaluate("document.getElementById('domain').value") == "acme.example"
+    assert json.loads((app.data_dir / "settings.json").read_text()) == {"company_url": e2e_server.url}
+    app.wait_for_log(f"company address: {e2e_server.url} (SSO domain: acme.example)")
+
+
 def test_the_next_launch_is_signed_in_and_signing_out_clears_it(e2e_server: Server, desktop_app: Any) -> None:
     # given alice signed in once in the app (her profile done)
     _, alice, _ = colleagues()
