@@ -220,6 +220,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "toc.lib.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Scoped throttles (throttle_scope on a view), counted in Django's default cache. Discovery
+    # is public and names the organisation of an SSO domain: limited per client address.
+    # Client addresses for throttling come from REMOTE_ADDR (daphne --proxy-headers sets it
+    # behind a proxy), never from a client-supplied X-Forwarded-For.
+    "NUM_PROXIES": 0,
+    "DEFAULT_THROTTLE_RATES": {
+        "discovery": env.get_str("DISCOVERY_THROTTLE_RATE", "60/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TOC API",

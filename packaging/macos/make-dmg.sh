@@ -5,7 +5,11 @@
 #
 # Signing and notarisation (an Apple Developer ID; optional, and only when these are set):
 #     TOC_CODESIGN_IDENTITY="Developer ID Application: Example Ltd (TEAMID1234)"
-#         signs the app (hardened runtime, the entitlements below) and the disk image
+#         set for the build too: PyInstaller signs TOC.app there, every nested binary one by one
+#         (hardened runtime, packaging/macos/entitlements.plist or TOC_ENTITLEMENTS; see
+#         packaging/toc-desktop.spec), including code outside the places `codesign --deep`
+#         looks. This script does not sign the app again (no `codesign --deep` here): it checks
+#         the app's signature, then signs only the disk image.
 #     TOC_NOTARY_PROFILE=toc-notary
 #         notarises the signed image and staples the ticket; the profile is made once with
 #         xcrun notarytool store-credentials toc-notary --apple-id ... --team-id ... --password ...
@@ -36,25 +40,15 @@ STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 
 if [[ -n "$IDENTITY" ]]; then
-  # QtWebEngine (Chromium) needs JIT memory under the hardened runtime; calls and meetings
-  # need the microphone and the camera (Info.plist says why: NSMicrophoneUsageDescription, ...).
-  cat > "$STAGE/entitlements.plist" <<'PLIST'
-<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-  <key>com.apple.security.cs.allow-jit</key><true/>
-  <key>com.apple.security.cs.allow-unsigned-executable-memory</key><true/>
-  <key>com.apple.security.cs.disable-library-validation</key><true/>
-  <key>com.apple.security.device.audio-input</key><true/>
-  <key>com.apple.security.device.camera</key><true/>
-</dict>
-</plist>
-PLIST
-  echo "== signing $APP as $IDENTITY"
-  codesign --force --deep --timestamp --options runtime --entitlements "$STAGE/entitlements.plist" \
-    --sign "$IDENTITY" "$APP"
+  # Signed by PyInstaller at build time (packaging/toc-desktop.spec): only check it here. An app
+  # built without TOC_CODESIGN_IDENTITY is signed ad hoc, which notarisation refuses.
+  echo "== checking the signature of $APP"
   codesign --verify --deep --strict --verbose=2 "$APP"
+  details=$(codesign --display --verbose=2 "$APP" 2>&1)
+  if [[ "$details" == *"Signature=adhoc"* ]]; then
+    echo "$APP is signed ad hoc: build it with TOC_CODESIGN_IDENTITY set (python3 packaging/build.py)" >&2
+    exit 1
+  fi
 fi
 
 echo "== making $DMG"

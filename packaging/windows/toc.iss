@@ -65,3 +65,11 @@ Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: 
 
 [Run]
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent
+
+[UninstallRun]
+; TOC keeps running in the tray, and CloseApplications (Restart Manager) is Setup's only: the
+; uninstaller ends a running TOC itself before it deletes the files. /F because closing the window
+; only hides TOC to the tray; /T for its QtWebEngineProcess children. Only the user's own processes
+; can be ended (no administrator rights); "not found" (no TOC running) is ignored.
+Filename: "{sys}\taskkill.exe"; Parameters: "/F /T /IM {#AppExe}"; Flags: runhidden waituntilterminated; \
+  RunOnceId: "CloseTOC"

@@ -1,13 +1,16 @@
-"""The public discovery document the desktop app reads (GET /api/discovery/), and the wizard's SSO
-page the app opens with the domain it found (/login/sso/?domain=)."""
+"""The public discovery document the desktop app reads (GET /api/discovery/), its throttle, and the
+wizard's SSO page the app opens with the domain it found (/login/sso/?domain=)."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
 from tests.factories import make_organisation
 from toc.accounts.models import Organisation
@@ -21,6 +24,22 @@ def not_found(message: str) -> dict[str, Any]:
     return {"detail": "No organisation uses this SSO domain.", "errors": {"sso_domain": [message]}}
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttle() -> Iterator[None]:
+    """Every test starts with no lookups counted (the throttle counts in Django's default cache,
+    local memory in tests), and leaves none behind for the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def two_lookups_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    # DRF reads the rates once, when rest_framework.throttling is imported (THROTTLE_RATES), so
+    # overriding settings.REST_FRAMEWORK in a test would not reach the throttle.
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"discovery": "2/minute"})
+
+
 def discovery_operation() -> dict[str, Any]:
     schema = SchemaGenerator().get_schema(request=None, public=True)
     operation: dict[str, Any] = schema["paths"]["/api/discovery/"]["get"]
@@ -30,23 +49,13 @@ def discovery_operation() -> dict[str, Any]:
 # GET /api/discovery/
 
 
-def test_discovery_says_this_is_toc_and_where(db: None, anonymous_client: APIClient) -> None:
+@pytest.mark.parametrize("client_name", ["anonymous_client", "alice_client"])
+def test_discovery_says_this_is_toc_and_where_to_anyone(client_name: str, request: pytest.FixtureRequest) -> None:
+    # given an anonymous client, or a signed-in one: the answer is the same
+    client: APIClient = request.getfixturevalue(client_name)
+
     # when
-    response = anonymous_client.get("/api/discovery/")
-
-    # then
-    assert response.status_code == 200
-    assert response.json() == {
-        "service": "toc",
-        "company_url": settings.PUBLIC_URL,
-        "sso_domain": None,
-        "organisation": None,
-    }
-
-
-def test_discovery_is_the_same_for_a_signed_in_user(alice_client: APIClient) -> None:
-    # when
-    response = alice_client.get("/api/discovery/")
+    response = client.get("/api/discovery/")
 
     # then
     assert response.status_code == 200
@@ -144,6 +153,51 @@ def test_discovery_is_read_only(db: None, anonymous_client: APIClient) -> None:
     assert response.json() == {"detail": 'Method "POST" not allowed.'}
 
 
+def test_the_61st_lookup_in_a_minute_from_one_address_is_refused(
+    acme: Organisation, anonymous_client: APIClient
+) -> None:
+    # given 60 lookups from one address (the default rate, 60/minute)
+    answers = [anonymous_client.get("/api/discovery/", {"sso_domain": "acme.example"}) for _ in range(60)]
+
+    # when
+    response = anonymous_client.get("/api/discovery/", {"sso_domain": "acme.example"})
+
+    # then
+    assert ScopedRateThrottle.THROTTLE_RATES["discovery"] == "60/minute"  # the setting DRF read
+    assert [answer.status_code for answer in answers] == [200] * 60
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert response.json()["detail"].startswith("Request was throttled.")
+
+
+@pytest.mark.usefixtures("two_lookups_a_minute")
+def test_the_throttle_counts_each_client_address_apart(acme: Organisation, anonymous_client: APIClient) -> None:
+    # given one address has used its lookups
+    for _ in range(2):
+        assert anonymous_client.get("/api/discovery/", REMOTE_ADDR="203.0.113.7").status_code == 200
+    assert anonymous_client.get("/api/discovery/", REMOTE_ADDR="203.0.113.7").status_code == 429
+
+    # when another address asks
+    response = anonymous_client.get("/api/discovery/", {"sso_domain": "acme.example"}, REMOTE_ADDR="198.51.100.9")
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["organisation"] == "Acme"
+
+
+@pytest.mark.usefixtures("two_lookups_a_minute")
+def test_the_throttle_counts_signed_in_users_and_unknown_domains_too(alice_client: APIClient) -> None:
+    # given (discovery authenticates nobody: a signed-in user is one more client address)
+    alice_client.get("/api/discovery/", {"sso_domain": "nowhere.example"})
+    alice_client.get("/api/discovery/", {"sso_domain": "not a domain!"})
+
+    # when
+    response = alice_client.get("/api/discovery/")
+
+    # then
+    assert response.status_code == 429
+
+
 def test_discovery_is_in_the_schema_as_a_public_operation(db: None) -> None:
     # when
     operation = discovery_operation()
@@ -154,6 +208,7 @@ def test_discovery_is_in_the_schema_as_a_public_operation(db: None) -> None:
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/DiscoveryOutput"
     }
+    assert sorted(operation["responses"]) == ["200", "400", "404", "429"]
 
 
 def test_the_schema_documents_the_sso_domain_parameter(db: None) -> None:

@@ -6,17 +6,28 @@ import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from toc.desktop import address
-from toc.desktop.address import AddressError, Answer, Company, FetchError, address_candidate, fetch_json, resolve
+from toc.desktop.address import (
+    AddressError,
+    Answer,
+    Company,
+    FetchError,
+    address_candidate,
+    fetch_json,
+    resolve,
+    resolve_within,
+)
 
 DIRECTORY = "https://directory.toc.example"
 DIRECTORY_ACME = f"{DIRECTORY}/api/discovery/?sso_domain=acme.example"
 NOT_SECURE = "Use the https:// address: TOC needs a secure connection."
+NOT_A_DOMAIN = "“-acme.example” is not a domain name such as toc.example.com."
 
 
 class FakeFetch:
@@ -390,6 +401,207 @@ def test_an_e_mail_address_without_a_directory_asks_for_the_address_instead() ->
 
     # then
     assert message == "Type your company's TOC address from your welcome e-mail; this app cannot look up SSO domains."
+
+
+def test_an_e_mail_address_whose_directory_cannot_be_reached_says_so_and_not_unknown() -> None:
+    # given
+    fetch = FakeFetch({DIRECTORY_ACME: FetchError("timed out")})
+
+    # when
+    message = refusal_of("bob@acme.example", fetch, directory_url=DIRECTORY)
+
+    # then
+    assert message == (
+        "TOC could not ask https://directory.toc.example about acme.example (timed out). "
+        "Check your connection, or type your company's TOC address."
+    )
+    assert fetch.asked == [DIRECTORY_ACME]
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_an_e_mail_address_whose_directory_is_busy_or_failing_says_so_and_not_unknown(status: int) -> None:
+    # given
+    fetch = FakeFetch({DIRECTORY_ACME: Answer(status=status, document={"detail": "busy"}, final_url=DIRECTORY_ACME)})
+
+    # when
+    message = refusal_of("bob@acme.example", fetch, directory_url=DIRECTORY + "/")
+
+    # then
+    assert message == (
+        f"TOC could not ask https://directory.toc.example about acme.example (it answered with status {status}). "
+        "Check your connection, or type your company's TOC address."
+    )
+
+
+def test_an_e_mail_address_the_directory_answers_as_something_else_is_unknown() -> None:
+    # given
+    fetch = FakeFetch({DIRECTORY_ACME: Answer(status=200, document={"service": "wiki"}, final_url=DIRECTORY_ACME)})
+
+    # when
+    message = refusal_of("bob@acme.example", fetch, directory_url=DIRECTORY)
+
+    # then
+    assert message == "No company uses the SSO domain acme.example. Check your welcome e-mail."
+
+
+def test_a_domain_whose_directory_and_address_both_fail_gets_the_address_error() -> None:
+    # given nothing answers, neither the directory nor acme.example
+    fetch = FakeFetch({DIRECTORY_ACME: FetchError("timed out")})
+
+    # when
+    message = refusal_of("acme.example", fetch, directory_url=DIRECTORY)
+
+    # then
+    assert message == (
+        "No TOC server answered at https://acme.example (connection refused). Check the address in your welcome e-mail."
+    )
+    assert fetch.asked == [DIRECTORY_ACME, "https://acme.example/api/discovery/"]
+
+
+def test_an_e_mail_address_the_directory_refuses_gets_the_directory_s_own_sentence() -> None:
+    # given (the discovery API's 400, tests/accounts/test_discovery_api.py)
+    url = f"{DIRECTORY}/api/discovery/?sso_domain=-acme.example"
+    document = {"detail": "The request was not valid.", "errors": {"sso_domain": [NOT_A_DOMAIN]}}
+    fetch = FakeFetch({url: Answer(status=400, document=document, final_url=url)})
+
+    # when
+    message = refusal_of("bob@-acme.example", fetch, directory_url=DIRECTORY)
+
+    # then
+    assert message == NOT_A_DOMAIN
+    assert fetch.asked == [url]
+
+
+def test_a_refusal_without_the_directory_s_sentence_names_the_directory() -> None:
+    # given
+    fetch = FakeFetch({DIRECTORY_ACME: Answer(status=400, document={"detail": "Bad."}, final_url=DIRECTORY_ACME)})
+
+    # when
+    message = refusal_of("bob@acme.example", fetch, directory_url=DIRECTORY)
+
+    # then
+    assert message == "The directory at https://directory.toc.example refused the SSO domain acme.example."
+
+
+def test_an_ip_address_the_directory_refuses_as_a_domain_is_tried_as_an_address() -> None:
+    # given an IP address, which looks like a domain to the app but not to the directory
+    directory_url = f"{DIRECTORY}/api/discovery/?sso_domain=10.0.0.5"
+    fetch = FakeFetch(
+        {
+            directory_url: Answer(status=400, document={"errors": {"sso_domain": ["no"]}}, final_url=directory_url),
+            "https://10.0.0.5/api/discovery/": toc_at("https://10.0.0.5/api/discovery/"),
+        }
+    )
+
+    # when
+    company = resolve("10.0.0.5", fetch=fetch, directory_url=DIRECTORY)
+
+    # then
+    assert company == Company(url="https://10.0.0.5")
+    assert fetch.asked == [directory_url, "https://10.0.0.5/api/discovery/"]
+
+
+# resolve_within: the same lookup, with an overall deadline
+
+
+class BlockingFetch:
+    """A fetch that waits for `release` (a lookup stuck in DNS, say), then answers like TOC."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def __call__(self, url: str) -> Answer:
+        self.started.set()
+        self.release.wait(timeout=30)
+        return toc_at(url)
+
+
+@pytest.fixture
+def blocking_fetch() -> Iterator[BlockingFetch]:
+    fetch = BlockingFetch()
+    try:
+        yield fetch
+    finally:
+        fetch.release.set()
+
+
+def lookup_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "toc-address-lookup"]
+
+
+def test_resolve_within_gives_the_company_found_in_time() -> None:
+    # given
+    fetch = FakeFetch({DIRECTORY_ACME: directory_answer("https://toc.acme.example")})
+
+    # when
+    company = resolve_within(" bob@acme.example ", directory_url=DIRECTORY, fetch=fetch)
+
+    # then
+    assert company == Company(url="https://toc.acme.example", sso_domain="acme.example", organisation="Acme")
+
+
+def test_resolve_within_gives_up_at_its_deadline_and_leaves_the_lookup_behind(blocking_fetch: BlockingFetch) -> None:
+    # given a lookup that will not finish in 0.2 s
+    started = time.monotonic()
+
+    # when
+    with pytest.raises(AddressError) as error:
+        resolve_within(" toc.example.com ", seconds=0.2, fetch=blocking_fetch)
+
+    # then the caller gets a sentence at the deadline, while the lookup is still waiting
+    elapsed = time.monotonic() - started
+    assert str(error.value) == (
+        "No answer from toc.example.com within 0 s. Check your connection and the address, then press Next again."
+    )
+    assert 0.2 <= elapsed < 5
+    assert blocking_fetch.started.is_set()
+    stuck = lookup_threads()
+    assert stuck and all(thread.daemon for thread in stuck)
+
+    # and when the lookup is released, it finishes on its own (its result is dropped)
+    blocking_fetch.release.set()
+    for thread in stuck:
+        thread.join(timeout=5)
+    assert not any(thread.is_alive() for thread in stuck)
+
+
+def test_resolve_within_names_whole_seconds(blocking_fetch: BlockingFetch) -> None:
+    # when
+    with pytest.raises(AddressError) as error:
+        resolve_within("bob@acme.example", directory_url=DIRECTORY, seconds=1.5, fetch=blocking_fetch)
+
+    # then
+    assert str(error.value) == (
+        "No answer from bob@acme.example within 1 s. Check your connection and the address, then press Next again."
+    )
+
+
+def test_resolve_within_passes_on_the_lookup_s_own_refusal() -> None:
+    # given
+    fetch = FakeFetch({DIRECTORY_ACME: FetchError("timed out")})
+
+    # when
+    with pytest.raises(AddressError) as error:
+        resolve_within("bob@acme.example", directory_url=DIRECTORY, fetch=fetch)
+
+    # then
+    assert str(error.value).startswith("TOC could not ask https://directory.toc.example about acme.example")
+
+
+def test_resolve_within_raises_what_went_wrong_in_the_lookup() -> None:
+    # given a fetch with a bug in it
+    def broken(url: str) -> Answer:
+        raise KeyError("bug")
+
+    # when / then
+    with pytest.raises(KeyError, match="bug"):
+        resolve_within("toc.example.com", fetch=broken)
+
+
+def test_the_default_deadline_is_fifteen_seconds() -> None:
+    # then
+    assert address.LOOKUP_SECONDS == 15
 
 
 # fetch_json against a real server on 127.0.0.1

@@ -55,7 +55,7 @@ def test_saving_leaves_no_temporary_file(store: Store) -> None:
     store.save(Settings(company_url="https://toc.example.net"))
 
     # then
-    assert sorted(path.name for path in store.folder.iterdir()) == ["settings.json", "web"]
+    assert sorted(path.name for path in store.folder.iterdir()) == ["cache", "settings.json", "web"]
 
 
 def test_a_failed_save_keeps_the_previous_settings_and_no_temporary_file(
@@ -76,7 +76,7 @@ def test_a_failed_save_keeps_the_previous_settings_and_no_temporary_file(
     # then
     monkeypatch.undo()
     assert store.load() == Settings(company_url="https://toc.example.com")
-    assert sorted(path.name for path in store.folder.iterdir()) == ["settings.json", "web"]
+    assert sorted(path.name for path in store.folder.iterdir()) == ["cache", "settings.json", "web"]
 
 
 @pytest.mark.parametrize("content", ["not json {", "[1, 2]", ""])

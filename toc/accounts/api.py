@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from toc.accounts import selectors, services
@@ -118,10 +119,14 @@ class DiscoveryApi(APIView):
     """What the desktop app asks before it opens a company address: is this TOC, what is its
     canonical address, and (with `sso_domain`) which organisation signs in with that domain.
 
-    Public and read-only; a domain nobody uses gets 404 with the wizard's own message."""
+    Public and read-only; a domain nobody uses gets 404 with the wizard's own message. It tells
+    anyone which organisation uses a domain, so each client address may ask only so often
+    (REST_FRAMEWORK's `discovery` rate, DISCOVERY_THROTTLE_RATE; beyond it 429 and Retry-After)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "discovery"
 
     @extend_schema_serializer(component_name="DiscoveryOutput")
     class OutputSerializer(serializers.Serializer):
@@ -140,6 +145,7 @@ class DiscoveryApi(APIView):
             200: OutputSerializer,
             400: OpenApiResponse(description="`sso_domain` is not a domain name."),
             404: OpenApiResponse(description="No organisation uses `sso_domain`."),
+            429: OpenApiResponse(description="Too many lookups from this address; try again after `Retry-After`."),
         },
         summary="Discovery for the desktop app",
     )

@@ -7,9 +7,14 @@ is looked up in the directory the app was built with (`TOC_DESKTOP_DIRECTORY_URL
 answers with the company's address. Plain http is accepted only for this computer itself
 (127.0.0.1, localhost): the softphone needs a secure origin, and sign-in cookies must not travel
 in clear.
+
+`resolve_within` is what the app calls: `resolve` with an overall deadline (LOOKUP_SECONDS).
+urllib's timeout bounds each socket operation, not the whole lookup, and name resolution
+(getaddrinfo) has no timeout at all.
 """
 
 import json
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 TIMEOUT_SECONDS = 8
+LOOKUP_SECONDS = 15
 DISCOVERY_PATH = "/api/discovery/"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 USER_AGENT = "TOC-Desktop"
@@ -137,19 +143,65 @@ def sso_domain_of(text: str) -> str:
     return raw.rsplit("@", 1)[1] if "@" in raw else raw
 
 
+def resolve_within(
+    text: str, *, directory_url: str = "", seconds: float = LOOKUP_SECONDS, fetch: Fetch = fetch_json
+) -> Company:
+    """`resolve`, given at most `seconds`: AddressError when it has not finished by then.
+
+    The lookup runs in a daemon thread. One that overruns is left to finish (or time out) on its
+    own and its result is dropped; the user can press Next again. Whatever `resolve` raises, an
+    AddressError or not, is raised here."""
+    outcome: list[Company | BaseException] = []
+    finished = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(resolve(text, fetch=fetch, directory_url=directory_url))
+        except BaseException as error:  # noqa: BLE001 (handed to the caller, raised there)
+            outcome.append(error)
+        finally:
+            finished.set()
+
+    threading.Thread(target=lookup, name="toc-address-lookup", daemon=True).start()
+    if not finished.wait(seconds):
+        raise AddressError(
+            f"No answer from {text.strip()} within {int(seconds)} s. "
+            "Check your connection and the address, then press Next again."
+        )
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
 def resolve(text: str, *, fetch: Fetch = fetch_json, directory_url: str = "") -> Company:
-    """The company that `text` names; AddressError with a sentence for the user otherwise."""
+    """The company that `text` names; AddressError with a sentence for the user otherwise.
+
+    An e-mail address is looked up only in the directory. A bare domain is asked of the directory
+    first, then tried as an address when the directory does not know it, could not be asked, or
+    refuses it as a domain (an IP address such as 10.0.0.5 looks like a domain but is an address)."""
     raw = text.strip()
     if not raw:
         raise AddressError("Type your company's TOC address, or its SSO domain.")
     if "@" in raw and not directory_url:
         raise AddressError(NO_DIRECTORY)
-    if "@" in raw or (looks_like_domain(raw) and directory_url):
-        company = _from_directory(sso_domain_of(raw), fetch=fetch, directory_url=directory_url)
-        if company is not None:
-            return company
-        if "@" in raw:
-            raise AddressError(f"No company uses the SSO domain {sso_domain_of(raw)}. Check your welcome e-mail.")
+    if "@" in raw:
+        domain = sso_domain_of(raw)
+        lookup = _ask_directory(domain, fetch=fetch, directory_url=directory_url)
+        if isinstance(lookup, Company):
+            return lookup
+        if isinstance(lookup, _Unreachable):
+            raise AddressError(
+                f"TOC could not ask {lookup.directory} about {domain} ({lookup.reason}). "
+                "Check your connection, or type your company's TOC address."
+            )
+        if isinstance(lookup, _Refused):
+            raise AddressError(lookup.message)
+        raise AddressError(f"No company uses the SSO domain {domain}. Check your welcome e-mail.")
+    if looks_like_domain(raw) and directory_url:
+        lookup = _ask_directory(sso_domain_of(raw), fetch=fetch, directory_url=directory_url)
+        if isinstance(lookup, Company):
+            return lookup
     return _from_address(address_candidate(raw), fetch=fetch)
 
 
@@ -168,16 +220,51 @@ def _from_address(base: str, *, fetch: Fetch) -> Company:
     return Company(url=url)
 
 
-def _from_directory(domain: str, *, fetch: Fetch, directory_url: str) -> Company | None:
-    if not directory_url:
-        return None
+@dataclass(frozen=True)
+class _Unknown:
+    """The directory answered: no company uses the domain (404, or an answer that is not TOC's)."""
+
+
+@dataclass(frozen=True)
+class _Unreachable:
+    """The directory could not be asked (no answer, or an answer that says nothing about the domain)."""
+
+    directory: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """The directory refused the domain (400), in its own words."""
+
+    message: str
+
+
+def _ask_directory(domain: str, *, fetch: Fetch, directory_url: str) -> Company | _Unknown | _Unreachable | _Refused:
+    directory = directory_url.rstrip("/")
     query = urllib.parse.urlencode({"sso_domain": domain})
     try:
-        answer = fetch(f"{directory_url.rstrip('/')}{DISCOVERY_PATH}?{query}")
-    except FetchError:
-        return None
+        answer = fetch(f"{directory}{DISCOVERY_PATH}?{query}")
+    except FetchError as error:
+        return _Unreachable(directory, str(error))
     document = answer.document
-    if answer.status != 200 or document.get("service") != "toc" or not document.get("company_url"):
-        return None
+    if answer.status == 400:
+        return _Refused(_refusal_of(document) or f"The directory at {directory} refused the SSO domain {domain}.")
+    if answer.status == 404:
+        return _Unknown()
+    if answer.status != 200:
+        # Busy (429), failing (5xx) or anything else: that says nothing about the domain.
+        return _Unreachable(directory, f"it answered with status {answer.status}")
+    if document.get("service") != "toc" or not document.get("company_url"):
+        return _Unknown()
     url = address_candidate(str(document["company_url"]))
     return Company(url=url, sso_domain=document.get("sso_domain") or domain, organisation=document.get("organisation"))
+
+
+def _refusal_of(document: dict[str, Any]) -> str:
+    """The directory's own sentence for a refused domain (`errors.sso_domain[0]`), or ""."""
+    errors = document.get("errors")
+    messages = errors.get("sso_domain") if isinstance(errors, dict) else None
+    if isinstance(messages, list) and messages and isinstance(messages[0], str):
+        return messages[0].strip()[:300]
+    return ""

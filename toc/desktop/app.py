@@ -20,12 +20,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from toc.desktop.address import Company, origin_of, resolve
+from toc.desktop.address import AddressError, Company, origin_of, resolve_within
 from toc.desktop.config import Store, data_dir
 
 logger = logging.getLogger("toc.desktop")
 WINDOW_TITLE = "TOC"
 GUI_CALL_TIMEOUT_SECONDS = 10
+TRAY_RETRY_MILLISECONDS = 2000
+TRAY_RETRIES = 30  # at login the panel may come up after TOC
 ERR_ABORTED = -3  # Chromium's net error for a navigation replaced by another
 
 
@@ -90,7 +92,7 @@ def start_qt() -> Any:
 class Shell:
     """The window and everything around it: permissions, notifications, tray, start at login."""
 
-    def __init__(self, store: Store, args: argparse.Namespace, defaults: dict[str, str]) -> None:
+    def __init__(self, store: Store, args: argparse.Namespace, defaults: dict[str, str], first_error: str = "") -> None:
         import webview
         from qtpy.QtWidgets import QSystemTrayIcon
 
@@ -102,7 +104,7 @@ class Shell:
         saved = store.load().company_url
         self.company: Company | None = Company(url=saved) if saved else None
         self.permissions = PermissionHandler(self.company.origin if self.company else "")
-        extra = ["--data-dir", str(store.folder)] if args.data_dir else []
+        extra = ["--data-dir", str(store.folder.resolve())] if args.data_dir else []
         self.autostart = Autostart(launch_command(extra))
         self.has_tray = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray: Any = None
@@ -111,7 +113,9 @@ class Shell:
         self.gui: Any = None
         self.quitting = False
         self.told_about_tray = False
-        html = None if self.company else render_page("connect", address=args.company_url, error="")
+        self.tray_retries = 0
+        first_address = args.company_url or defaults.get("company_url", "")
+        html = None if self.company else render_page("connect", address=first_address, error=first_error)
         window = webview.create_window(
             WINDOW_TITLE,
             url=self.company.url + "/" if self.company else None,
@@ -133,6 +137,7 @@ class Shell:
         from qtpy.QtWebEngineCore import QWebEngineProfile, QWebEngineSettings
 
         from toc.desktop.bridge import DesktopChannel
+        from toc.desktop.downloads import Downloads
         from toc.desktop.icon import brand_icon
         from toc.desktop.notifications import Notifier
 
@@ -145,6 +150,8 @@ class Shell:
         web_settings = self.profile.settings()
         web_settings.setAttribute(QWebEngineSettings.WebAttribute.PlaybackRequiresUserGesture, False)  # ringtones
         web_settings.setAttribute(QWebEngineSettings.WebAttribute.ScreenCaptureEnabled, True)
+        # The HTTP cache too in the app's private folder (Qt's default is the user's cache folder).
+        self.profile.setCachePath(str(self.store.cache))
         self.permissions.install(page)
         # Our channel replaces pywebview's js_api (see bridge.py); its per-load injection goes too.
         page.loadFinished.disconnect(self.native.on_load_finished)
@@ -152,14 +159,32 @@ class Shell:
         self.channel.install()
         self.notifier = Notifier(on_open=self.show_window, tray=lambda: self.tray.icon if self.tray else None)
         self.profile.setNotificationPresenter(self.notifier.present)
+        self.downloads = Downloads(folder=downloads_folder, notify=self.notifier.show_own)
+        self.profile.downloadRequested.connect(self.downloads.requested)
+        watch_session_end(self)
         page.loadingChanged.connect(self._on_loading_changed)
         self.native.setWindowIcon(brand_icon())
-        if self.has_tray:
-            from toc.desktop.tray import Tray
-
-            self.tray = Tray(autostart=self.autostart, on_open=self.show_window, on_quit=self.quit)
-            self.tray.icon.messageClicked.connect(self.notifier.clicked_in_tray)
+        self._make_tray()
         logger.info("window ready: %s", self.company.url if self.company else "first launch")
+
+    def _make_tray(self) -> None:
+        """The tray icon, once the desktop has a tray: at login its panel may come up after TOC."""
+        from qtpy.QtCore import QTimer
+        from qtpy.QtWidgets import QSystemTrayIcon
+
+        from toc.desktop.tray import Tray
+
+        if self.tray is not None:
+            return
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            if self.tray_retries < TRAY_RETRIES:
+                self.tray_retries += 1
+                QTimer.singleShot(TRAY_RETRY_MILLISECONDS, self._make_tray)
+            return
+        self.has_tray = True
+        self.tray = Tray(autostart=self.autostart, on_open=self.show_window, on_quit=self.quit)
+        self.tray.icon.messageClicked.connect(self.notifier.clicked_in_tray)
+        logger.info("tray icon shown")
 
     def _on_loading_changed(self, info: Any) -> None:
         from qtpy.QtCore import QTimer
@@ -191,7 +216,7 @@ class Shell:
         logger.info("window closed: TOC keeps running in the tray")
         if not self.told_about_tray:
             self.told_about_tray = True
-            self.tray.icon.showMessage("TOC is still running", "Calls and messages still reach you. Quit from here.")
+            self.notifier.show_own("TOC is still running", "Calls and messages still reach you. Quit from here.")
         return False
 
     # ---- asked for by pages (any thread) ----
@@ -199,7 +224,7 @@ class Shell:
         return str(self.window.get_current_url() or "")
 
     def resolve(self, address: str) -> Company:
-        return resolve(address, directory_url=self.directory_url)
+        return resolve_within(address, directory_url=self.directory_url)
 
     def open_company(self, company: Company) -> None:
         self.store.update(company_url=company.url)
@@ -230,16 +255,34 @@ class Shell:
         if self.tray is not None:
             self.run_on_gui(lambda: self.tray.show_presence(status, label))
 
-    def forget_sign_in(self) -> None:
-        """After a sign-out: no cookie or cached page of the company stays on this computer."""
+    def forget_sign_in(self, done: Callable[[bool], None]) -> None:
+        """After a sign-out: no cookie or cached page of the company stays on this computer.
+        On the GUI thread; `done(True)` once the cache is cleared too (the page then navigates),
+        `done(False)` if that takes over GUI_CALL_TIMEOUT_SECONDS."""
+        from qtpy.QtCore import QTimer
 
-        def clear() -> None:
-            self.profile.cookieStore().deleteAllCookies()
-            self.profile.clearHttpCache()
-            self.profile.clearAllVisitedLinks()
+        finished = False
 
-        self.run_on_gui(clear, wait=True)
-        logger.info("signed out: cookies and cache cleared")
+        def finish(cleared: bool) -> None:
+            nonlocal finished
+            if finished:
+                return
+            finished = True
+            self.profile.clearHttpCacheCompleted.disconnect(on_cleared)
+            if cleared:
+                logger.info("signed out: cookies and cache cleared")
+            else:
+                logger.error("signed out, but clearing the cache did not finish in %d s", GUI_CALL_TIMEOUT_SECONDS)
+            done(cleared)
+
+        def on_cleared() -> None:
+            finish(True)
+
+        self.profile.cookieStore().deleteAllCookies()
+        self.profile.clearAllVisitedLinks()
+        self.profile.clearHttpCacheCompleted.connect(on_cleared)
+        self.profile.clearHttpCache()
+        QTimer.singleShot(GUI_CALL_TIMEOUT_SECONDS * 1000, lambda: finish(False))
 
     def desktop_state(self) -> dict[str, Any]:
         return {"start_at_login": self.autostart.is_enabled(), "tray": self.tray is not None}
@@ -266,10 +309,11 @@ class Shell:
             self.tray.icon.hide()
         self.window.destroy()
 
-    def run_on_gui(self, function: Callable[[], None], *, wait: bool = False) -> None:
+    def run_on_gui(self, function: Callable[[], None], *, wait: bool = False) -> bool:
+        """Run `function` on the GUI thread; with `wait`, whether it finished in time."""
         if threading.current_thread() is threading.main_thread():
             function()
-            return
+            return True
         done = threading.Event()
 
         def run() -> None:
@@ -279,8 +323,7 @@ class Shell:
                 done.set()
 
         self.gui.requested.emit(run)
-        if wait:
-            done.wait(GUI_CALL_TIMEOUT_SECONDS)
+        return done.wait(GUI_CALL_TIMEOUT_SECONDS) if wait else True
 
     def run(self) -> None:
         import signal
@@ -291,7 +334,7 @@ class Shell:
         # writes its cookies to disk. pywebview's timer lets Python handle it while Qt runs.
         signal.signal(signal.SIGTERM, lambda number, frame: self.quit())
 
-        webview.settings["ALLOW_DOWNLOADS"] = True  # chat files and voicemail downloads
+        # (Downloads are the app's own handler, downloads.py: pywebview's ALLOW_DOWNLOADS stays off.)
         webview.start(gui="qt", private_mode=False, storage_path=str(self.store.web_storage))
 
 
@@ -317,27 +360,55 @@ def GuiCalls() -> Any:  # noqa: N802 (a class made once Qt is loaded)
     return _gui_calls_class()()
 
 
+def watch_session_end(shell: Shell) -> None:
+    """A desktop session ending (log-out, shut-down) quits TOC, instead of sending it to the tray.
+
+    (An application-wide event filter for Qt's Quit event would also cover macOS's Cmd+Q, but a
+    Python event filter on the QApplication crashes PySide6 6.12 here: not done.)"""
+    from qtpy.QtWidgets import QApplication
+
+    application = QApplication.instance()
+    assert isinstance(application, QApplication)
+    application.commitDataRequest.connect(lambda manager: setattr(shell, "quitting", True))
+
+
+def downloads_folder() -> Path:
+    from qtpy.QtCore import QStandardPaths
+
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
+    return Path(location) if location else Path.home() / "Downloads"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    store = Store(args.data_dir or data_dir())
+    store = Store((args.data_dir or data_dir()).resolve())
+    configure_qt_environment()
+    start_qt()
+    from toc.desktop.instance import InstanceServer, show_running_instance
+
+    if show_running_instance(store.folder):
+        print("TOC is already running: its window is shown.")
+        return 0
     if args.forget:
         store.settings_path.unlink(missing_ok=True)
-        shutil.rmtree(store.web_storage, ignore_errors=True)
+        for folder in (store.web_storage, store.cache):
+            shutil.rmtree(folder, ignore_errors=True)
     store.prepare()
     configure_logging(store)
     defaults = build_defaults()
     company_url = args.company_url or defaults.get("company_url", "")
+    first_error = ""
     if company_url and not store.load().company_url:
-        from toc.desktop.address import AddressError
-
+        directory_url = os.environ.get("TOC_DESKTOP_DIRECTORY_URL", defaults.get("directory_url", ""))
         try:
-            company = resolve(company_url, directory_url=defaults.get("directory_url", ""))
+            company = resolve_within(company_url, directory_url=directory_url)
             store.update(company_url=company.url)
         except AddressError as error:
             logger.warning("the company address %s was not used: %s", company_url, error)
-    configure_qt_environment()
-    start_qt()
-    shell = Shell(store, args, defaults)
+            first_error = str(error)
+    shell = Shell(store, args, defaults, first_error)
+    instance = InstanceServer(store.folder, on_show=shell.show_window)
     shell.run()
+    del instance
     logger.info("TOC desktop closed")
     return 0

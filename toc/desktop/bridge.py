@@ -54,6 +54,7 @@ class DesktopChannel(QObject):
         super().__init__()
         self.shell = shell
         self.page = page
+        self.connects = 0  # a later connect makes an earlier one's answer moot
 
     def install(self) -> None:
         world = QWebEngineScript.ScriptWorldId.ApplicationWorld
@@ -80,13 +81,16 @@ class DesktopChannel(QObject):
         try:
             message = json.loads(text)
             number, method, args = str(message["id"]), str(message["method"]), list(message.get("args") or [])
+            document_url = str(message["document"])  # set by the relay: the document that asked
         except (ValueError, KeyError, TypeError):
             logger.warning("a page sent a request that is not one")
             return
         page_url = self.page.url().toString()
         company_origin = self.shell.company.origin if self.shell.company else ""
-        if not allowed(method, page_url=page_url, company_origin=company_origin):
-            logger.warning("refused %s from %s", method, page_url[:80])
+        # Both the page's address and the asking document's must qualify (a request sent as the
+        # window moves to another address is judged by the document it came from too).
+        if not all(allowed(method, page_url=url, company_origin=company_origin) for url in (page_url, document_url)):
+            logger.warning("refused %s from %s", method, document_url[:80])
             self._answer(number, NOT_HERE)
             return
         try:
@@ -94,6 +98,9 @@ class DesktopChannel(QObject):
             result = handler(number, *args)
         except TypeError:
             result = {"error": f"{method}: wrong arguments."}
+        except Exception as error:  # the page gets the reason, not a 30 s wait
+            logger.exception("%s failed", method)
+            result = {"error": f"{error.__class__.__name__}: {error}"}
         if result is not None:
             self._answer(number, result)
 
@@ -104,6 +111,9 @@ class DesktopChannel(QObject):
     def _do_connect(self, number: str, address: str) -> None:
         """Looks the address up off the GUI thread (it may take seconds), then answers."""
 
+        self.connects += 1
+        this_connect = self.connects
+
         def look_up() -> None:
             try:
                 company = self.shell.resolve(str(address)[:500])
@@ -111,8 +121,16 @@ class DesktopChannel(QObject):
                 refusal = {"error": str(error)}
                 self.shell.run_on_gui(lambda: self._answer(number, refusal))
                 return
+            except Exception as error:
+                logger.exception("looking up %s failed", address)
+                failure = {"error": f"{error.__class__.__name__}: {error}"}
+                self.shell.run_on_gui(lambda: self._answer(number, failure))
+                return
 
             def opened() -> None:
+                if this_connect != self.connects:
+                    logger.info("ignored the answer for %s: another address was asked for since", address)
+                    return
                 self._answer(number, {"ok": True, "url": company.start_url})
                 self.shell.open_company(company)
 
@@ -134,9 +152,9 @@ class DesktopChannel(QObject):
         self.shell.show_presence(str(status)[:40], str(label)[:200])
         return {"ok": True}
 
-    def _do_signed_out(self, number: str) -> dict[str, Any]:
-        self.shell.forget_sign_in()
-        return {"ok": True}
+    def _do_signed_out(self, number: str) -> None:
+        """Answers once the cookies and the cache are gone, so the page's next load finds neither."""
+        self.shell.forget_sign_in(lambda cleared: self._answer(number, {"ok": cleared}))
 
     def _do_desktop_state(self, number: str) -> dict[str, Any]:
         return self.shell.desktop_state()

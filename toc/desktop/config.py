@@ -1,8 +1,8 @@
 """Where the desktop app keeps its settings and its web storage, and the settings themselves.
 
 One folder per user (`data_dir()`), private to them (0700): `settings.json` (the company
-address) and `web/` (QtWebEngine's cookies, local storage and cache, so the next launch opens
-already signed in). Settings are written atomically: a crash never leaves half a file.
+address), `web/` (QtWebEngine's cookies and local storage, so the next launch opens already
+signed in) and `cache/` (its HTTP cache). Settings are written atomically: a crash never leaves half a file.
 """
 
 import json
@@ -39,10 +39,11 @@ class Store:
         self.folder = folder
         self.settings_path = folder / "settings.json"
         self.web_storage = folder / "web"
+        self.cache = folder / "cache"
         self.log_path = folder / "toc-desktop.log"
 
     def prepare(self) -> None:
-        for folder in (self.folder, self.web_storage):
+        for folder in (self.folder, self.web_storage, self.cache):
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o700)
 

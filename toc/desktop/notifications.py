@@ -69,19 +69,35 @@ class Notifier(QObject):
     def present(self, notification: Any) -> None:
         title, message = notification.title(), notification.message()
         self.kept = [*self.kept[-(KEPT - 1) :], notification]
-        self.latest = notification
         notification.closed.connect(lambda: self._closed_by_page(notification))
         tray = self.tray()
         if tray is not None and tray.supportsMessages():
+            # The tray shows one message at a time: a click is on the latest one.
+            self.latest = notification
             tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, SHOWN_MILLISECONDS)
         else:
             self._toast(notification, title, message)
         notification.show()  # the page's `onshow`
         logger.info("notification shown: %s: %s", title, message)
 
+    def show_own(self, title: str, message: str) -> None:
+        """A notification of the app's own (not the page's): a click just opens the window."""
+        tray = self.tray()
+        if tray is not None and tray.supportsMessages():
+            self.latest = None
+            tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, SHOWN_MILLISECONDS)
+        else:
+            toast = Toast(title, message, on_click=self.on_open, on_gone=lambda: self._gone(toast))
+            self.toasts.append(toast)
+            self._place()
+            toast.show()
+        logger.info("notification shown: %s: %s", title, message)
+
     def clicked_in_tray(self) -> None:
         if self.latest is not None:
             self._click(self.latest)
+        else:
+            self.on_open()
 
     def _click(self, notification: Any) -> None:
         self.on_open()
@@ -95,6 +111,9 @@ class Notifier(QObject):
         toast.show()
 
     def _closed_by_page(self, notification: Any) -> None:
+        # A tray message cannot be taken back; a click on it then just opens the window.
+        if self.latest is notification:
+            self.latest = None
         for toast in list(self.toasts):
             if toast.property("notification_tag") == notification.tag():
                 toast.close()

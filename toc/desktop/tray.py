@@ -1,6 +1,7 @@
 """The tray icon: TOC's mark with the user's presence dot, and a menu to open TOC, start it at
 login, or quit. Closing the window keeps TOC running here, so calls still ring."""
 
+import logging
 from collections.abc import Callable
 
 from qtpy.QtGui import QAction
@@ -8,6 +9,8 @@ from qtpy.QtWidgets import QMenu, QSystemTrayIcon
 
 from toc.desktop.autostart import Autostart
 from toc.desktop.icon import brand_icon
+
+logger = logging.getLogger(__name__)
 
 
 class Tray:
@@ -21,7 +24,7 @@ class Tray:
         self.start_at_login = QAction("Start TOC at login", self.menu)
         self.start_at_login.setCheckable(True)
         self.start_at_login.setChecked(autostart.is_enabled())
-        self.start_at_login.toggled.connect(autostart.set_enabled)
+        self.start_at_login.toggled.connect(self._set_start_at_login)
         self.quit_action = QAction("Quit TOC", self.menu)
         self.quit_action.triggered.connect(on_quit)
         self.menu.addAction(self.open_action)
@@ -34,6 +37,14 @@ class Tray:
             lambda reason: on_open() if reason == QSystemTrayIcon.ActivationReason.Trigger else None
         )
         self.icon.show()
+
+    def _set_start_at_login(self, enabled: bool) -> None:
+        try:
+            self.autostart.set_enabled(enabled)
+        except OSError as error:
+            logger.error("could not turn start at login %s: %s", "on" if enabled else "off", error)
+            self.show_start_at_login(not enabled)
+            self.icon.showMessage("TOC could not change start at login", str(error))
 
     def show_presence(self, status: str, label: str) -> None:
         self.icon.setIcon(brand_icon(status))

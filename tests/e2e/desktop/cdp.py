@@ -60,7 +60,10 @@ class Page:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise CdpError(f"{method}: no answer in {timeout} s")
-            message = json.loads(self.connection.recv(timeout=remaining))
+            try:
+                message = json.loads(self.connection.recv(timeout=remaining))
+            except TimeoutError:
+                raise CdpError(f"{method}: no answer in {timeout} s") from None
             if message.get("id") == number:
                 if "error" in message:
                     raise CdpError(f"{method}: {message['error']}")

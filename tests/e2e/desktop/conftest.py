@@ -60,6 +60,8 @@ class DesktopApp:
         self, display: str, data_dir: Path, config_home: Path, tone_wav: Path | None, command: list[str]
     ) -> None:
         self.command = command
+        self.home = config_home.parent / "home"  # downloads go to its Downloads folder
+        self.home.mkdir(exist_ok=True)
         self.display = display
         self.data_dir = data_dir
         self.config_home = config_home
@@ -71,7 +73,8 @@ class DesktopApp:
     def log_path(self) -> Path:
         return self.data_dir / "toc-desktop.log"
 
-    def start(self, *args: str, directory_url: str = "") -> Page:
+    def launch(self, *args: str, directory_url: str = "") -> "subprocess.Popen[bytes]":
+        """Start the process only (no DevTools attached)."""
         port = free_port()
         flags = ["--use-fake-device-for-media-stream", "--allow-loopback-in-peer-connection"]
         if self.tone_wav:
@@ -83,17 +86,19 @@ class DesktopApp:
             QTWEBENGINE_REMOTE_DEBUGGING=f"127.0.0.1:{port}",
             QTWEBENGINE_CHROMIUM_FLAGS=" ".join(flags),
             XDG_CONFIG_HOME=str(self.config_home),
+            HOME=str(self.home),
             PYTHONUNBUFFERED="1",
+            TOC_DESKTOP_DIRECTORY_URL=directory_url,
         )
-        env["TOC_DESKTOP_DIRECTORY_URL"] = directory_url
+        self.devtools_port = port
         with (self.data_dir.parent / f"{self.data_dir.name}-stdout.log").open("ab") as out:
-            self.process = subprocess.Popen(
-                [*self.command, "--data-dir", str(self.data_dir), *args],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
+            return subprocess.Popen(
+                [*self.command, "--data-dir", str(self.data_dir), *args], env=env, stdout=out, stderr=subprocess.STDOUT
             )
-        self.page = Page.attach(port)
+
+    def start(self, *args: str, directory_url: str = "") -> Page:
+        self.process = self.launch(*args, directory_url=directory_url)
+        self.page = Page.attach(self.devtools_port)
         return self.page
 
     def log(self) -> str:

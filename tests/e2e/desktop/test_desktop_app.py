@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server, free_port
 from tests.e2e.desktop.cdp import Page
-from tests.e2e.desktop.conftest import distinct_colours
+from tests.e2e.desktop.conftest import DesktopApp, distinct_colours
 from tests.e2e.test_calls import ALICE_HZ, BOB_HZ, HEAR_REMOTE, call_window, colleagues
 from tests.e2e.test_wizard_and_presence import open_communicator
 from tests.factories import PASSWORD, make_organisation, make_user
@@ -22,6 +22,7 @@ from toc.calls.models import Call
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
 CONNECTED = "document.body && document.body.dataset.connected === 'true'"
+AVAILABLE_GREEN = (0x1E, 0x8E, 0x3E)
 BRIDGE_READY = "document.documentElement.dataset.tocDesktop === 'ready'"
 ASK = """(method, args) => new Promise((resolve) => {
   const id = `test-${Math.random()}`;
@@ -55,6 +56,16 @@ def password_login(page: Page, email: str) -> None:
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+
+
+def signed_in_app(server: Server, desktop_app: Any) -> tuple[DesktopApp, Page]:
+    """The app started at `server` with alice (her profile done) signed in."""
+    _, alice, _ = colleagues()
+    app = desktop_app()
+    page = app.start("--company-url", server.url)
+    password_login(page, alice.email)
+    page.wait_for(CONNECTED)
+    return app, page
 
 
 def ask(page: Page, method: str, *args: Any) -> Any:
@@ -93,8 +104,9 @@ def test_first_launch_runs_the_wizard_in_the_window_and_a_call_with_a_browser_us
 
     # and the window, as the screen shows it, is the communicator (not blank)
     shot = app.screenshot("desktop-communicator")
-    count, _ = distinct_colours(shot)
+    count, colours = distinct_colours(shot)
     assert count > 100, f"the screenshot looks blank: {count} colours"
+    assert AVAILABLE_GREEN in colours  # the presence dots: the communicator, not an error page
 
     # when alice calls bob from the directory and he answers in Chromium
     page.click(f"button[aria-label='Call {bob.display_name}']")
@@ -154,13 +166,17 @@ def test_the_next_launch_is_signed_in_and_signing_out_clears_it(e2e_server: Serv
     page.wait_for(CONNECTED, timeout=30)
     assert page.url() == f"{e2e_server.url}/"
 
-    # when she signs out in the communicator
+    # when she signs out in the communicator (a cookie the server does not touch is there too)
+    page.evaluate("document.cookie = 'left_by_the_page=1; max-age=86400; path=/'")
+    # (read here by the page: DevTools' Network.getAllCookies before a navigation stalls QtWebEngine)
+    assert page.evaluate("document.cookie.includes('left_by_the_page=1')") is True
     page.click("#sign-out-form button[type=submit]")
     page.wait_for("location.pathname === '/login/'")
     app.wait_for_log("signed out: cookies and cache cleared")
-    # then no cookie of the company is left in the app's storage
-    cookies = page.call("Network.getAllCookies")["cookies"]
-    assert [cookie["name"] for cookie in cookies if cookie["name"] == "sessionid"] == []
+    # then the app deleted every cookie of the company (the server only deletes its session's)
+    names = [cookie["name"] for cookie in page.call("Network.getAllCookies")["cookies"]]
+    assert "sessionid" not in names
+    assert "left_by_the_page" not in names
     assert app.stop() == 0
 
     # and the next launch asks her to sign in (the Profile Wizard), at the same company
@@ -170,15 +186,21 @@ def test_the_next_launch_is_signed_in_and_signing_out_clears_it(e2e_server: Serv
 
 
 def test_permissions_and_the_bridge_are_for_the_company_origin_only(e2e_server: Server, desktop_app: Any) -> None:
-    # given alice signed in in the app
+    # given the app at the company, on the wizard's first page (no script of ours asks anything)
     _, alice, _ = colleagues()
     app = desktop_app()
     page = app.start("--company-url", e2e_server.url)
+    page.wait_for("location.pathname === '/welcome/' && document.readyState === 'complete'")
+    granted = f"permission Notifications for {e2e_server.url}/: granted"
+
+    # then the company's page asking for notifications gets an answer: granted, by the app
+    assert page.evaluate("Notification.permission") == "default"
+    assert page.evaluate("Notification.requestPermission()") == "granted"
+    assert app.log().count(granted) == 1
+
+    # and, signed in, a notification of the communicator is shown
     password_login(page, alice.email)
     page.wait_for(CONNECTED)
-
-    # then the company's page may notify: the request resolves, and a notification is shown
-    assert page.evaluate("Notification.requestPermission()") == "granted"
     shown = page.evaluate(
         """new Promise((resolve) => {
           const notification = new Notification('Hello from the test', { body: 'Shown by the desktop' });
@@ -209,11 +231,7 @@ def test_permissions_and_the_bridge_are_for_the_company_origin_only(e2e_server: 
 
 def test_start_at_login_is_a_preference_in_the_app(e2e_server: Server, desktop_app: Any) -> None:
     # given alice signed in in the app
-    _, alice, _ = colleagues()
-    app = desktop_app()
-    page = app.start("--company-url", e2e_server.url)
-    password_login(page, alice.email)
-    page.wait_for(CONNECTED)
+    app, page = signed_in_app(e2e_server, desktop_app)
     entry = app.config_home / "autostart" / "toc-desktop.desktop"
 
     # when she turns on "Start TOC when I sign in to this computer" in Preferences
@@ -259,3 +277,44 @@ def test_a_server_that_cannot_be_reached_offers_retry_and_another_address(tmp_pa
     error = page.wait_for("document.getElementById('connect-error').textContent")
     assert error.startswith(f"No TOC server answered at {closed} (")
     assert error.endswith("). Check the address in your welcome e-mail.")
+
+
+def test_a_download_is_saved_in_the_downloads_folder_without_overwriting(e2e_server: Server, desktop_app: Any) -> None:
+    # given alice signed in in the app, and a file of that name already in her Downloads folder
+    app, page = signed_in_app(e2e_server, desktop_app)
+    downloads = app.home / "Downloads"
+    downloads.mkdir()
+    (downloads / "minutes.txt").write_text("older")
+
+    # when the page downloads a file (as a chat attachment's Download does)
+    page.evaluate(
+        """(() => {
+          const link = document.createElement('a');
+          link.href = URL.createObjectURL(new Blob(['Minutes of Monday'], { type: 'text/plain' }));
+          link.download = 'minutes.txt';
+          document.body.append(link);
+          link.click();
+          link.remove();
+        })()"""
+    )
+
+    # then it is saved next to the older one, which is kept, and a notification says so
+    app.wait_for_log(f"downloaded {downloads / 'minutes (1).txt'}")
+    assert (downloads / "minutes (1).txt").read_text() == "Minutes of Monday"
+    assert (downloads / "minutes.txt").read_text() == "older"
+    app.wait_for_log(f"notification shown: Download finished: minutes (1).txt is in {downloads}.")
+
+
+def test_a_second_launch_shows_the_running_app_instead_of_starting_another(
+    e2e_server: Server, desktop_app: Any
+) -> None:
+    # given TOC running with its data folder
+    app, page = signed_in_app(e2e_server, desktop_app)
+
+    # when it is launched again on the same folder
+    second = app.launch()
+    # then the second launch ends at once, having asked the running one to show its window
+    assert second.wait(timeout=30) == 0
+    app.wait_for_log("another launch asked to show the window")
+    assert app.log().count("window ready:") == 1
+    assert page.evaluate(CONNECTED) is True

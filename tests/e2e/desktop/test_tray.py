@@ -14,9 +14,10 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server
 from tests.e2e.desktop.conftest import SCREEN_WIDTH, DesktopApp, screen_pixels
-from tests.e2e.desktop.test_desktop_app import CONNECTED, ask, password_login
-from tests.e2e.test_calls import call_from_directory, colleagues
+from tests.e2e.desktop.test_desktop_app import ask, signed_in_app
+from tests.e2e.test_calls import call_from_directory
 from tests.e2e.test_wizard_and_presence import open_communicator
+from toc.accounts.models import User
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
@@ -87,11 +88,8 @@ def test_the_tray_icon_shows_presence_keeps_toc_running_and_quits(
     e2e_server: Server, new_context: Any, desktop_app: Any, tray: str, tmp_path: Path
 ) -> None:
     # given alice signed in in the app, on a desktop with a tray
-    _, alice, bob = colleagues()
-    app = desktop_app()
-    page = app.start("--company-url", e2e_server.url)
-    password_login(page, alice.email)
-    page.wait_for(CONNECTED)
+    app, page = signed_in_app(e2e_server, desktop_app)
+    alice, bob = User.objects.get(extension="101"), User.objects.get(extension="102")
     assert ask(page, "desktop_state") == {"start_at_login": False, "tray": True}
 
     # then the tray icon carries her presence: available (green)

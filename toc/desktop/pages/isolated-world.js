@@ -18,7 +18,13 @@
     document.dispatchEvent(new CustomEvent('toc-desktop-ready'));
   });
   document.addEventListener('toc-desktop-request', (event) => {
-    const text = String(event.detail);
+    // Say which document asks (the app checks it as well as the window's address).
+    let text;
+    try {
+      text = JSON.stringify({ ...JSON.parse(String(event.detail)), document: location.href });
+    } catch {
+      return;
+    }
     if (desktop) desktop.request(text);
     else queued.push(text);
   });
