@@ -41,7 +41,7 @@ IN_A_CALL = "[...document.querySelectorAll('#call-windows .call-state')].some((e
 def connect(page: Page, address: str) -> None:
     """The first-launch page: type the company's address and press Next."""
     page.wait_for(BRIDGE_READY)
-    assert page.text("h1") == "Welcome to TOC"
+    assert page.text("h1") == "Connect to your company"
     page.fill("#address", address)
     page.click("#connect-button")
 
