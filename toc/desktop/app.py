@@ -220,9 +220,6 @@ class Shell:
         return False
 
     # ---- asked for by pages (any thread) ----
-    def current_url(self) -> str:
-        return str(self.window.get_current_url() or "")
-
     def resolve(self, address: str) -> Company:
         return resolve_within(address, directory_url=self.directory_url)
 
