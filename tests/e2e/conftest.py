@@ -20,7 +20,9 @@ import pytest
 import requests
 from django import db
 from django.conf import settings
-from django.db import connection
+from django.core.management.base import CommandError
+from django.db import OperationalError, connection
+from django.test import TransactionTestCase
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.sms.fake_twilio import FakeTwilio
@@ -243,6 +245,31 @@ def new_context(browser: Browser, e2e_server: Server) -> Iterator[Any]:
     for context in contexts:
         context.close()
     settle_server()
+
+
+FLUSH_ATTEMPTS = 3
+_flush_once = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]
+
+
+def _flush_with_retry(self: TransactionTestCase) -> None:
+    """The flush after a test, tried again when it lost a deadlock to the server's own writes.
+
+    The server processes keep writing while a test ends (a media worker's heartbeat, a late
+    disconnect); PostgreSQL's TRUNCATE can deadlock with such a write and is then the one
+    cancelled, which would leave the test's rows behind for the next test. `settle_server`
+    makes this rare; trying again makes it harmless.
+    """
+    for attempt in range(1, FLUSH_ATTEMPTS + 1):
+        try:
+            _flush_once(self)
+            return
+        except CommandError as error:
+            if attempt == FLUSH_ATTEMPTS or not isinstance(error.__cause__, OperationalError):
+                raise
+            time.sleep(0.5)
+
+
+TransactionTestCase._fixture_teardown = _flush_with_retry  # type: ignore[attr-defined]
 
 
 def settle_server(seconds: float = 10) -> None:
