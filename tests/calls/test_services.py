@@ -66,7 +66,11 @@ def test_placing_a_call_rings_the_callee_and_plays_ringback_to_the_caller(
             "loop": True,
         }
     ]
-    assert transitions(call) == [("create", "caller", "", "dialing"), ("ring", "system", "dialing", "ringing")]
+    assert transitions(call) == [
+        ("create", "caller", "", "dialing"),
+        ("route", "system", "dialing", "dialing"),
+        ("ring", "system", "dialing", "ringing"),
+    ]
 
 
 def test_answering_bridges_the_new_leg_with_the_caller(

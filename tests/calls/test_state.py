@@ -27,6 +27,7 @@ ALLOWED = [
     (R, CallEvent.TIMEOUT, Party.SYSTEM, E, EndReason.NO_ANSWER),
     (R, CallEvent.UNREACHABLE, Party.SYSTEM, E, EndReason.UNREACHABLE),
     (R, CallEvent.FAIL, Party.SYSTEM, E, EndReason.FAILED),
+    (R, CallEvent.FORWARD, Party.SYSTEM, R, None),
     (A, CallEvent.HANGUP, Party.CALLER, E, EndReason.COMPLETED),
     (A, CallEvent.HANGUP, Party.CALLEE, E, EndReason.COMPLETED),
     (A, CallEvent.HANGUP, Party.SYSTEM, E, EndReason.COMPLETED),
@@ -80,6 +81,18 @@ def test_everything_else_is_refused(before, event, party) -> None:
     # when / then
     with pytest.raises(InvalidTransitionError):
         state.apply(call, event, party=party, now=NOW, ring_timeout=RING, park_timeout=PARK)
+
+
+def test_forwarding_rings_the_next_destination_with_a_new_deadline() -> None:
+    # given a call ringing since NOW
+    call = CallValue(state=R, created_at=NOW, ringing_at=NOW, ring_deadline=NOW + RING)
+    later = NOW + timedelta(seconds=10)
+
+    # when the system forwards it to a step that rings 15 s
+    result = state.apply(call, CallEvent.FORWARD, party=Party.SYSTEM, now=later, ring_timeout=timedelta(seconds=15))
+
+    # then it rings again from now, for 15 s
+    assert (result.state, result.ringing_at, result.ring_deadline) == (R, later, later + timedelta(seconds=15))
 
 
 def test_ringing_sets_the_deadline_from_the_ring_timeout() -> None:

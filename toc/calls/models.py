@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from toc.calls.state import CallState, EndReason, LegState, Party
+from toc.presence.models import PresenceStatus
 
 
 class CallStatus(models.TextChoices):
@@ -85,6 +86,17 @@ class Call(models.Model):
     pin_attempts = models.PositiveSmallIntegerField(default=0)
     pin_digits = models.CharField(max_length=16, blank=True, help_text="Keypad digits of a PIN being entered.")
     is_awaiting_pin = models.BooleanField(default=False)
+    routed_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The dialled user whose forwarding and rules the call follows; their voicemail ends it.",
+    )
+    route_steps = models.JSONField(
+        default=list, blank=True, help_text="Who still rings, in order: [{user_id, extension, name, seconds}]."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["state", "media_worker"])]
@@ -202,6 +214,7 @@ class RecordOutcome(models.TextChoices):
     TRANSFERRED = "transferred", "Transferred"
     PARKED = "parked", "Parked"
     VOICEMAIL = "voicemail", "Sent to voicemail"
+    FORWARDED = "forwarded", "Forwarded"
 
 
 class HistoryDirection(models.TextChoices):
@@ -236,3 +249,42 @@ class CallRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id}: {self.direction} {self.counterpart_number}"
+
+
+class CallForwarding(models.Model):
+    """A user's Call Forwarding (Self Care > Services): destinations are stored as typed in the
+    portal after checking (an extension, 999, "mobile" or an E.164 number); empty is off."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="call_forwarding"
+    )
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    always_destination = models.CharField(max_length=20, blank=True)
+    busy_destination = models.CharField(max_length=20, blank=True)
+    no_answer_destination = models.CharField(max_length=20, blank=True)
+    no_answer_seconds = models.PositiveSmallIntegerField(default=20)
+    unreachable_destination = models.CharField(max_length=20, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"forwarding of {self.user_id}"
+
+
+class PresenceRule(models.Model):
+    """An App Presence rule: while the user has this presence (and the rule is ticked), calls
+    ring `lines` in order, each [destination, seconds]; `local_lines` (when set) for local calls."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence_rules")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=PresenceStatus.choices)
+    is_enabled = models.BooleanField(default=True)
+    lines = models.JSONField(default=list)
+    local_lines = models.JSONField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["user", "status"]
+        constraints = [models.UniqueConstraint(fields=["user", "status"], name="one_presence_rule_per_status")]
+
+    def __str__(self) -> str:
+        return f"{self.status} rule of {self.user_id}"

@@ -15,6 +15,8 @@ Call handling re-arranges the two sides of an answered call:
 - PARK by one party: the other party waits (ANSWERED -> PARKED) until someone picks it up
   (PICKUP -> ANSWERED) or the park timeout passes and it rings back the parker (RING_BACK ->
   RINGING). The parked party may hang up (-> ENDED).
+- FORWARD: the system moves a ringing call to the next destination of the dialled user's
+  routing (`toc.calls.routing`): RINGING -> RINGING with a new ring deadline.
 - VOICEMAIL: the system answers for the callee's mailbox (DIALING/RINGING -> ANSWERED: no
   answer, declined, busy, unreachable), or a party sends the other to someone's voicemail
   (ANSWERED -> ANSWERED, a transfer to voicemail).
@@ -65,6 +67,7 @@ class CallEvent(StrEnum):
     PICKUP = "pickup"  # someone dialled the park slot
     RING_BACK = "ring_back"  # the park timeout passed: ring the parker
     VOICEMAIL = "voicemail"  # a mailbox takes the call (the caller leaves a message)
+    FORWARD = "forward"  # the next destination of the dialled user's routing rings instead
 
 
 class Party(StrEnum):
@@ -91,6 +94,7 @@ TRANSITIONS: dict[tuple[CallState, CallEvent], tuple[CallState, EndReason | None
     (_R, CallEvent.TIMEOUT): (_E, EndReason.NO_ANSWER),
     (_R, CallEvent.UNREACHABLE): (_E, EndReason.UNREACHABLE),
     (_R, CallEvent.FAIL): (_E, EndReason.FAILED),
+    (_R, CallEvent.FORWARD): (_R, None),
     (_A, CallEvent.HANGUP): (_E, EndReason.COMPLETED),
     (_A, CallEvent.FAIL): (_E, EndReason.FAILED),
     (_A, CallEvent.HOLD): (_A, None),
@@ -126,6 +130,7 @@ ALLOWED_PARTIES: dict[CallEvent, frozenset[Party]] = {
     CallEvent.PICKUP: frozenset({Party.CALLEE}),  # the one picking up takes the callee side
     CallEvent.RING_BACK: frozenset({Party.SYSTEM}),
     CallEvent.VOICEMAIL: frozenset({Party.CALLER, Party.CALLEE, Party.SYSTEM}),
+    CallEvent.FORWARD: frozenset({Party.SYSTEM}),
 }
 
 # Before the answer only the caller can hang up (that is a cancel); the callee declines. A

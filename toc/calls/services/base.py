@@ -154,20 +154,42 @@ def start_call(
         created_at=now,
     )
     log(call, event="create", party=state.Party.CALLER, from_state="", to_state=call.state, at=now)
-    if callee.phone_dnd:
+    if consult_for is None:
+        _start_routed(call, callee, channel_name=channel_name, sdp=sdp, now=now, worker=worker)
+    elif callee.phone_dnd:
         _not_reached(call, state.CallEvent.UNREACHABLE, channel_name=channel_name, sdp=sdp, now=now, why="dnd")
     elif not Connection.objects.filter(user=callee).exists():
         _not_reached(call, state.CallEvent.UNREACHABLE, channel_name=channel_name, sdp=sdp, now=now)
     elif live_call_count(callee) > settings.CALL_MAX_LIVE_PER_USER:
         _not_reached(call, state.CallEvent.BUSY, channel_name=channel_name, sdp=sdp, now=now)
     else:
-        leg = Leg.objects.create(
-            call=call, user=caller, party=state.Party.CALLER, channel_name=channel_name, created_at=now
-        )
-        apply_event(call, state.CallEvent.RING, party=state.Party.SYSTEM, now=now)
-        media.create_leg(worker, leg, sdp=sdp, bridge_id=bridge_id_of(call), sounds=["ringback"], loop=True)
-        schedule_ring_timeout(call)
+        _ring(call, channel_name=channel_name, sdp=sdp, now=now, worker=worker)
     return call
+
+
+def _start_routed(call: Call, callee: User, *, channel_name: str, sdp: str, now: datetime, worker: MediaWorker) -> None:
+    """A colleague's call follows the callee's routing: its first step rings, or voicemail."""
+    from toc.calls.services import delivery  # delivery builds on this module
+
+    seconds = delivery.start_routing(call, callee, caller_is_local=True, now=now)
+    if seconds is None:
+        why = delivery.empty_plan_reason(callee)
+        event = state.CallEvent.BUSY if why == "busy" else state.CallEvent.UNREACHABLE
+        _not_reached(call, event, channel_name=channel_name, sdp=sdp, now=now, why=why)
+    else:
+        _ring(call, channel_name=channel_name, sdp=sdp, now=now, worker=worker, seconds=seconds)
+
+
+def _ring(
+    call: Call, *, channel_name: str, sdp: str, now: datetime, worker: MediaWorker, seconds: int | None = None
+) -> None:
+    assert call.caller_id is not None
+    leg = Leg.objects.create(
+        call=call, user_id=call.caller_id, party=state.Party.CALLER, channel_name=channel_name, created_at=now
+    )
+    apply_event(call, state.CallEvent.RING, party=state.Party.SYSTEM, now=now, ring_seconds=seconds)
+    media.create_leg(worker, leg, sdp=sdp, bridge_id=bridge_id_of(call), sounds=["ringback"], loop=True)
+    schedule_ring_timeout(call)
 
 
 def _not_reached(
@@ -189,10 +211,12 @@ def _not_reached(
 
 
 def schedule_ring_timeout(call: Call) -> None:
+    """Run the ring timeout at the call's ring deadline."""
     from toc.calls import tasks  # the task module imports these services
 
     call_id = str(call.pk)
-    seconds = call.organisation.ring_timeout_seconds
+    assert call.ring_deadline is not None and call.ringing_at is not None
+    seconds = (call.ring_deadline - call.ringing_at).total_seconds()
     transaction.on_commit(lambda: tasks.end_unanswered_call.apply_async((call_id,), countdown=seconds + 0.05))
 
 
@@ -276,8 +300,11 @@ def _value_of(call: Call) -> state.CallValue:
     )
 
 
-def check_event(call: Call, event: state.CallEvent, *, party: state.Party, now: datetime) -> state.CallValue:
-    """The call after `event`, or a "conflict" CallError; changes nothing."""
+def check_event(
+    call: Call, event: state.CallEvent, *, party: state.Party, now: datetime, ring_seconds: int | None = None
+) -> state.CallValue:
+    """The call after `event`, or a "conflict" CallError; changes nothing. A call that starts
+    ringing rings for `ring_seconds` (a routing step's), else the organisation's ring timeout."""
     organisation = call.organisation
     try:
         return state.apply(
@@ -285,7 +312,7 @@ def check_event(call: Call, event: state.CallEvent, *, party: state.Party, now: 
             event,
             party=party,
             now=now,
-            ring_timeout=timedelta(seconds=organisation.ring_timeout_seconds),
+            ring_timeout=timedelta(seconds=ring_seconds or organisation.ring_timeout_seconds),
             park_timeout=timedelta(seconds=organisation.park_timeout_seconds),
         )
     except state.InvalidTransitionError as error:
@@ -300,11 +327,12 @@ def apply_event(
     now: datetime,
     detail: str = "",
     also_tell: Iterable[int] = (),
+    ring_seconds: int | None = None,
 ) -> None:
     """Apply `event` to a locked call, store it, log it, and announce it after commit (to its
     sides, and to `also_tell`: users who just left it)."""
     before = state.CallState(call.state)
-    after = check_event(call, event, party=party, now=now)
+    after = check_event(call, event, party=party, now=now, ring_seconds=ring_seconds)
     call.state = after.state.value
     call.end_reason = after.end_reason.value if after.end_reason else ""
     call.ringing_at = after.ringing_at

@@ -16,7 +16,7 @@ from django.utils import timezone
 from toc.accounts.models import User
 from toc.calls import dialplan, selectors, state
 from toc.calls.models import Call, CallStatus, Leg, LegStatus
-from toc.calls.services import conferences, handling, media, park, voicemail
+from toc.calls.services import conferences, delivery, handling, media, park, voicemail
 from toc.calls.services.base import (
     CallError,
     apply_event,
@@ -31,6 +31,7 @@ from toc.calls.services.base import (
     pick_worker,
     refused,
     resolve_destination,
+    schedule_ring_timeout,
     start_call,
     user_at_extension,
     worker_of,
@@ -108,6 +109,7 @@ def answer_call(*, user: User, call_id: object, channel_name: str, sdp: str, now
         raise CallError("invalid", problem)
     with transaction.atomic():
         call = lock_call_for(user, call_id)
+        call.route_steps = []  # answered: nobody else rings for it
         apply_event(call, state.CallEvent.ANSWER, party=party_of(call, user), now=moment)
         others = [leg.pk for leg in live_legs(call)]
         leg = Leg.objects.create(
@@ -128,7 +130,10 @@ def decline_call(*, user: User, call_id: object, now: datetime | None = None) ->
         call = lock_call_for(user, call_id)
         check_event(call, state.CallEvent.DECLINE, party=party_of(call, user), now=moment)
         if voicemail.can_take(call):
-            voicemail.divert(call, why="declined", now=moment)
+            # A colleague ringing for someone else's rules declines it for themselves only:
+            # the call goes to the dialled user's voicemail.
+            left = delivery.back_to_routed_user(call, now=moment, declined=True)
+            voicemail.divert(call, why="no_answer" if left else "declined", now=moment, also_tell=left)
         else:
             apply_event(call, state.CallEvent.DECLINE, party=party_of(call, user), now=moment)
     return call
@@ -190,8 +195,11 @@ def end_unanswered_call(*, call_id: object, now: datetime | None = None) -> bool
         if moment < call.ring_deadline:
             return False
         check_event(call, state.CallEvent.TIMEOUT, party=state.Party.SYSTEM, now=moment)
-        if voicemail.can_take(call) and live_legs(call):
-            voicemail.divert(call, why="no_answer", now=moment)
+        if delivery.has_more_steps(call) and live_legs(call) and delivery.forward_to_next(call, now=moment):
+            schedule_ring_timeout(call)
+        elif voicemail.can_take(call) and live_legs(call):
+            left = delivery.back_to_routed_user(call, now=moment)
+            voicemail.divert(call, why="no_answer", now=moment, also_tell=left)
         else:
             apply_event(call, state.CallEvent.TIMEOUT, party=state.Party.SYSTEM, now=moment)
     return True

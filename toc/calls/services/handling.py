@@ -149,6 +149,9 @@ def keep_as_caller(call: Call, staying: state.Party) -> None:
 
 
 def set_callee(call: Call, user: User | None, *, name: str = "", number: str = "") -> None:
+    """A new callee side (transfer, park, pickup, a room): the dialled user's routing is over."""
+    call.routed_for = None
+    call.route_steps = []
     call.callee = user
     call.callee_name = user.display_name if user is not None else name
     call.callee_number = user.extension if user is not None else number

@@ -33,7 +33,7 @@ from toc.accounts.access import organisation_id_of
 from toc.accounts.models import User
 from toc.calls import dialplan, history, selectors, state
 from toc.calls.models import Call, CallRecord, CallStatus, Leg, RecordOutcome
-from toc.calls.services import media
+from toc.calls.services import delivery, media
 from toc.calls.services.base import (
     CallError,
     apply_event,
@@ -48,7 +48,6 @@ from toc.calls.services.base import (
     worker_of,
     worker_of_live_call,
 )
-from toc.presence.models import Connection
 from toc.voicemail import company, pins
 from toc.voicemail import menu as phone_menu
 from toc.voicemail import services as mailboxes
@@ -300,12 +299,19 @@ def _choose(call: Call, session: VoicemailCall, leg: Leg, key: str) -> None:
         return
     now = timezone.now()
     session.delete()
-    call.callee = target
-    call.callee_name, call.callee_number = target.display_name, target.extension
-    if not Connection.objects.filter(user=target).exists() or at_call_limit(target):
-        divert(call, why="unreachable", now=now)
+    # A call on the company's public number is an outside call for the chosen person's rules.
+    seconds = delivery.start_routing(call, target, caller_is_local=False, now=now)
+    if seconds is None:
+        divert(call, why=delivery.empty_plan_reason(target), now=now)
         return
-    apply_event(call, state.CallEvent.TRANSFER, party=state.Party.SYSTEM, now=now, detail=f"company greeting {key}")
+    apply_event(
+        call,
+        state.CallEvent.TRANSFER,
+        party=state.Party.SYSTEM,
+        now=now,
+        detail=f"company greeting {key}",
+        ring_seconds=seconds,
+    )
     media.play(worker, call_id=call.pk, leg_ids=[leg.pk], sounds=["ringback"], loop=True)
     schedule_ring_timeout(call)
 
