@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "toc.voicemail",
     "toc.chat",
     "toc.sms",
+    "toc.selfcare",
 ]
 
 MIDDLEWARE = [

@@ -13,5 +13,6 @@ urlpatterns = [
     path("sms/media/<str:token>", sms_views.public_media, name="sms-public-media"),
     path("api/", include((("toc.api_urls"), "api"))),
     path("accounts/", include("allauth.urls")),
+    path("selfcare/", include("toc.selfcare.urls")),
     path("", include("toc.accounts.urls")),
 ]

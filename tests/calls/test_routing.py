@@ -392,4 +392,9 @@ def test_rule_lines_are_checked(lines: tuple[Line, ...], message: str) -> None:
 
 
 def test_a_999_line_needs_no_timeout() -> None:
-    assert check_lines((Line(ext("102"), 10), Line(VOICEMAIL, 0)), what="Away") is None
+    # given a rule whose last line is 999 with no timeout
+    lines = (Line(ext("102"), 10), Line(VOICEMAIL, 0))
+
+    # when / then it passes the checks (a refusal would raise)
+    check_lines(lines, what="Away")
+    assert lines[-1].destination.kind is DestinationKind.VOICEMAIL

@@ -1,4 +1,4 @@
-"""Organisations (tenants), their users, SSO settings and login throttling state.
+"""Organisations (tenants), their users, SSO settings, login throttling state and the audit log.
 
 Every tenant-owned row in TOC points at an Organisation; users belong to exactly one.
 Writes go through `services`, reads through `selectors`.
@@ -106,6 +106,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone_dnd = models.BooleanField(default=False, help_text="Phone DND: every call goes straight to voicemail.")
     is_org_admin = models.BooleanField(default=False)
     is_greetings_manager = models.BooleanField(default=False)
+    licence_tier = models.CharField(max_length=20, choices=LicenceTier.choices, default=LicenceTier.STARTER)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     profile_completed_at = models.DateTimeField(null=True, blank=True)
@@ -167,3 +168,26 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AuditEntry(models.Model):
+    """One change an admin (or greetings manager) made to their organisation: who, what, when,
+    and the changed fields before and after. Written by `toc.accounts.audit.record` inside the
+    change's own transaction; never holds secrets (a PIN change is stored as a marker)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey("User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=255)
+    action = models.CharField(max_length=64, help_text='What happened, e.g. "user.created".')
+    target_type = models.CharField(max_length=40)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=255, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "-created_at"], name="audit_org_newest_first")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_label} by {self.actor_name}"

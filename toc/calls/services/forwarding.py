@@ -180,9 +180,11 @@ def _check(
         if not may_be_self:
             raise routing.RoutingError(f"{what}: that is your own extension.")
         return destination
-    if destination.kind is routing.DestinationKind.OUTSIDE:
+    if destination.kind in (routing.DestinationKind.OUTSIDE, routing.DestinationKind.MOBILE):
+        # The voice carrier is not built yet: a destination it would dial could never ring.
         raise routing.RoutingError(
-            f"{what}: outside numbers need a phone carrier, and none is configured for your organisation."
+            f"{what}: outside numbers (your mobile too) need a phone carrier, "
+            "and none is configured for your organisation."
         )
     routing.check_destination(owner, destination, people=people, what=what)
     return destination
