@@ -20,7 +20,7 @@ from toc.accounts import administration
 from toc.accounts.administration import CallSettings, NotFoundError, UserFields
 from toc.accounts.models import AuditEntry, Organisation, User
 from toc.calls.models import Conference, ConferenceRoom
-from toc.calls.services import create_room
+from toc.calls.services import create_room, rooms
 from toc.voicemail import company
 from toc.voicemail.services import get_mailbox
 
@@ -518,7 +518,7 @@ def test_a_plain_user_cannot_change_call_settings(bob: User, acme: Organisation)
 
 def test_an_admin_creates_a_room_and_its_pin_is_never_logged(alice: User, acme: Organisation) -> None:
     # when
-    room = administration.create_conference_room(admin=alice, name="  Board   room ", extension="701", pin="2468")
+    room = rooms.create_conference_room(admin=alice, name="  Board   room ", extension="701", pin="2468")
 
     # then
     room.refresh_from_db()
@@ -547,7 +547,7 @@ def test_a_wrong_room_is_refused(
 
     # when
     problems = field_errors(
-        lambda: administration.create_conference_room(admin=alice, **{"name": "Sales", "extension": "702", **values})
+        lambda: rooms.create_conference_room(admin=alice, **{"name": "Sales", "extension": "702", **values})
     )
 
     # then
@@ -560,8 +560,8 @@ def test_renaming_a_room_logs_the_names_and_the_same_name_logs_nothing(alice: Us
     room = create_room(organisation_id=acme.pk, name="Board", extension="701")
 
     # when
-    administration.rename_conference_room(admin=alice, room_id=room.pk, name="Boardroom")
-    administration.rename_conference_room(admin=alice, room_id=room.pk, name=" Boardroom ")
+    rooms.rename_conference_room(admin=alice, room_id=room.pk, name="Boardroom")
+    rooms.rename_conference_room(admin=alice, room_id=room.pk, name=" Boardroom ")
 
     # then
     room.refresh_from_db()
@@ -574,10 +574,10 @@ def test_setting_and_clearing_a_room_pin_logs_markers(alice: User, acme: Organis
     room = create_room(organisation_id=acme.pk, name="Board", extension="701")
 
     # when
-    administration.set_conference_room_pin(admin=alice, room_id=room.pk, pin="1357")
-    administration.set_conference_room_pin(admin=alice, room_id=room.pk, pin="97531")
-    administration.set_conference_room_pin(admin=alice, room_id=room.pk, pin="")
-    administration.set_conference_room_pin(admin=alice, room_id=room.pk, pin="")
+    rooms.set_conference_room_pin(admin=alice, room_id=room.pk, pin="1357")
+    rooms.set_conference_room_pin(admin=alice, room_id=room.pk, pin="97531")
+    rooms.set_conference_room_pin(admin=alice, room_id=room.pk, pin="")
+    rooms.set_conference_room_pin(admin=alice, room_id=room.pk, pin="")
 
     # then
     room.refresh_from_db()
@@ -592,7 +592,7 @@ def test_setting_and_clearing_a_room_pin_logs_markers(alice: User, acme: Organis
 def test_a_wrong_room_pin_is_refused_and_the_old_one_kept(alice: User, acme: Organisation) -> None:
     room = create_room(organisation_id=acme.pk, name="Board", extension="701", pin="1357")
 
-    problems = field_errors(lambda: administration.set_conference_room_pin(admin=alice, room_id=room.pk, pin="12a4"))
+    problems = field_errors(lambda: rooms.set_conference_room_pin(admin=alice, room_id=room.pk, pin="12a4"))
 
     assert problems == {"pin": ["A PIN is 4 to 8 digits (or empty for no PIN)."]}
     room.refresh_from_db()
@@ -605,7 +605,7 @@ def test_a_room_with_a_conference_going_on_is_not_deleted(alice: User, acme: Org
     Conference.objects.create(organisation=acme, room=room)
 
     # when
-    problems = field_errors(lambda: administration.delete_conference_room(admin=alice, room_id=room.pk))
+    problems = field_errors(lambda: rooms.delete_conference_room(admin=alice, room_id=room.pk))
 
     # then
     assert problems == {"room": ["A conference is going on in Board (701). Delete the room when it is over."]}
@@ -615,7 +615,7 @@ def test_a_room_with_a_conference_going_on_is_not_deleted(alice: User, acme: Org
 def test_an_empty_room_is_deleted_and_logged(alice: User, acme: Organisation) -> None:
     room = create_room(organisation_id=acme.pk, name="Board", extension="701", pin="1357")
 
-    administration.delete_conference_room(admin=alice, room_id=room.pk)
+    rooms.delete_conference_room(admin=alice, room_id=room.pk)
 
     assert ConferenceRoom.objects.count() == 0
     assert entries() == [("room.deleted", "Board (701)", {"name": "Board", "extension": "701", "pin": "a PIN"}, None)]
@@ -627,9 +627,9 @@ def test_another_organisations_room_is_not_found_and_unchanged(alice: User, glob
 
     # when
     for change in (
-        lambda: administration.rename_conference_room(admin=alice, room_id=room.pk, name="Mine"),
-        lambda: administration.set_conference_room_pin(admin=alice, room_id=room.pk, pin=""),
-        lambda: administration.delete_conference_room(admin=alice, room_id=room.pk),
+        lambda: rooms.rename_conference_room(admin=alice, room_id=room.pk, name="Mine"),
+        lambda: rooms.set_conference_room_pin(admin=alice, room_id=room.pk, pin=""),
+        lambda: rooms.delete_conference_room(admin=alice, room_id=room.pk),
     ):
         with pytest.raises(NotFoundError):
             change()
@@ -643,10 +643,10 @@ def test_a_plain_user_cannot_manage_rooms(bob: User, acme: Organisation) -> None
     room = create_room(organisation_id=acme.pk, name="Board", extension="701")
 
     for change in (
-        lambda: administration.create_conference_room(admin=bob, name="Sales", extension="702"),
-        lambda: administration.rename_conference_room(admin=bob, room_id=room.pk, name="Mine"),
-        lambda: administration.set_conference_room_pin(admin=bob, room_id=room.pk, pin="1234"),
-        lambda: administration.delete_conference_room(admin=bob, room_id=room.pk),
+        lambda: rooms.create_conference_room(admin=bob, name="Sales", extension="702"),
+        lambda: rooms.rename_conference_room(admin=bob, room_id=room.pk, name="Mine"),
+        lambda: rooms.set_conference_room_pin(admin=bob, room_id=room.pk, pin="1234"),
+        lambda: rooms.delete_conference_room(admin=bob, room_id=room.pk),
     ):
         with pytest.raises(PermissionDenied):
             change()
@@ -665,8 +665,8 @@ def manager(acme: Organisation, alice: User, bob: User) -> User:
 
 def test_a_manager_changes_the_choices_and_the_log_shows_them(manager: User, acme: Organisation) -> None:
     # when
-    administration.set_greeting_choices(user=manager, options={"1": "101", "0": "102"})
-    administration.set_greeting_choices(user=manager, options={"0": "102", "1": "101"})
+    company.set_greeting_choices(user=manager, options={"1": "101", "0": "102"})
+    company.set_greeting_choices(user=manager, options={"0": "102", "1": "101"})
 
     # then
     assert company.greeting_of(acme.pk).options == {"0": "102", "1": "101"}
@@ -677,15 +677,15 @@ def test_a_manager_changes_the_choices_and_the_log_shows_them(manager: User, acm
 
 def test_an_admin_who_is_not_a_greetings_manager_is_refused(alice: User, acme: Organisation) -> None:
     with pytest.raises(PermissionDenied):
-        administration.set_greeting_choices(user=alice, options={"1": "101"})
+        company.set_greeting_choices(user=alice, options={"1": "101"})
     with pytest.raises(PermissionDenied):
-        administration.remove_greeting(user=alice)
+        company.remove_greeting(user=alice)
 
     assert (company.greeting_of(acme.pk).options, AuditEntry.objects.count()) == ({}, 0)
 
 
 def test_a_wrong_choice_is_refused(manager: User, acme: Organisation) -> None:
-    problems = field_errors(lambda: administration.set_greeting_choices(user=manager, options={"1": "199"}))
+    problems = field_errors(lambda: company.set_greeting_choices(user=manager, options={"1": "199"}))
 
     assert problems == {"options": ["Key 1: there is no extension “199” here."]}
     assert (company.greeting_of(acme.pk).options, AuditEntry.objects.count()) == ({}, 0)
@@ -696,9 +696,9 @@ def test_uploading_and_removing_the_greeting_are_logged(manager: User, acme: Org
     upload = SimpleUploadedFile("welcome.wav", write_wav(tmp_path / "w.wav", hz=600, seconds=2).read_bytes())
 
     # when
-    administration.upload_greeting(user=manager, upload=upload)
-    administration.remove_greeting(user=manager)
-    administration.remove_greeting(user=manager)
+    company.upload_greeting(user=manager, upload=upload)
+    company.remove_greeting(user=manager)
+    company.remove_greeting(user=manager)
 
     # then
     assert company.greeting_of(acme.pk).audio.name in ("", None)
@@ -721,7 +721,7 @@ def test_uploading_and_removing_the_greeting_are_logged(manager: User, acme: Org
 def test_a_file_that_is_not_audio_is_refused(manager: User, acme: Organisation) -> None:
     upload = SimpleUploadedFile("notes.txt", b"not audio at all")
 
-    problems = field_errors(lambda: administration.upload_greeting(user=manager, upload=upload))
+    problems = field_errors(lambda: company.upload_greeting(user=manager, upload=upload))
 
     assert problems == {"file": ["That file is not audio that can be played."]}
     assert (bool(company.greeting_of(acme.pk).audio), AuditEntry.objects.count()) == (False, 0)

@@ -337,3 +337,20 @@ def test_the_ring_timeout_task_waits_for_the_step_deadline(
 
     assert services.end_unanswered_call(call_id=call.pk, now=start + timedelta(seconds=9)) is False
     assert Call.objects.get(pk=call.pk).callee_id == bob.pk
+
+
+def test_a_rule_that_rings_the_caller_skips_them(
+    alice: User, bob: User, dave: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given alice's Away rule rings dave for 10 s, then bob for 10 s
+    for user in (alice, bob, dave):
+        online(user)
+    presence.set_presence(user=alice, status="away", duration="until_changed")
+    forwarding.save_presence_rules(user=alice, rules=away_rule([("103", 10), ("102", 10)]))
+
+    # when dave himself calls alice
+    call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER)
+
+    # then his own phone does not ring with his call: bob's does
+    call.refresh_from_db()
+    assert (call.state, call.caller_id, call.callee_id) == ("ringing", dave.pk, bob.pk)

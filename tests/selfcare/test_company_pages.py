@@ -12,7 +12,7 @@ from tests.factories import make_user
 from toc.accounts import administration, audit
 from toc.accounts.models import AuditEntry, Organisation, User
 from toc.calls.models import Conference, ConferenceRoom
-from toc.calls.services import create_room
+from toc.calls.services import create_room, rooms
 from toc.voicemail import company
 
 pytestmark = pytest.mark.django_db
@@ -435,7 +435,7 @@ def test_the_audit_log_shows_the_organisations_entries_in_its_time_zone(
 def test_the_audit_log_is_filtered_by_kind_of_change(alice: User, bob: User) -> None:
     # given
     administration.disable_user(admin=alice, user_id=bob.pk)
-    administration.create_conference_room(admin=alice, name="Board", extension="701")
+    rooms.create_conference_room(admin=alice, name="Board", extension="701")
 
     # when
     response = client_of(alice).get("/selfcare/admin/audit/", {"action": "room."}, **HTMX)

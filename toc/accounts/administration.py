@@ -1,5 +1,6 @@
 """Company administration: the writes an organisation's admins make in Self Care (users,
-numbers, call settings, conference rooms) and greetings managers make to the company greeting.
+numbers, call settings). Conference rooms (`toc.calls.services.rooms`) and the company
+greeting (`toc.voicemail.company`) follow the same policy with these helpers.
 
 Policy, in one place:
 - Every service takes the acting `admin` (or `user` for the greeting) and checks the right
@@ -17,13 +18,11 @@ Policy, in one place:
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.core.files import File
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -32,10 +31,7 @@ from rest_framework.authtoken.models import Token
 from toc.accounts import audit
 from toc.accounts.models import LicenceTier, Organisation, User
 from toc.accounts.services import end_session, validate_extension
-from toc.calls.models import ConferenceRoom
-from toc.calls.services import CallError, conferences, rooms
 from toc.lib.phone import format_for_display, normalise_e164
-from toc.voicemail import company
 from toc.voicemail import services as voicemail
 from toc.voicemail.services import VoicemailError
 
@@ -51,15 +47,15 @@ class NotFoundError(ObjectDoesNotExist):
 # --- who may ----------------------------------------------------------------------------------
 
 
-def _organisation_id_of_admin(admin: User) -> int:
+def organisation_id_of_admin(admin: User) -> int:
     if admin.organisation_id is None or not admin.is_active or not admin.is_org_admin:
         raise PermissionDenied("Only your company's administrators can do that.")
     return admin.organisation_id
 
 
-def _lock_organisation(admin: User) -> Organisation:
+def lock_organisation(admin: User) -> Organisation:
     """The admin's organisation row, locked; refused if the admin lost the right meanwhile."""
-    organisation_id = _organisation_id_of_admin(admin)
+    organisation_id = organisation_id_of_admin(admin)
     organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
     if not User.objects.filter(
         pk=admin.pk, organisation_id=organisation_id, is_active=True, is_org_admin=True
@@ -162,8 +158,6 @@ def _cleaned_user_fields(fields: UserFields, *, organisation: Organisation, user
             taken = User.objects.filter(organisation=organisation, extension=extension).exclude(pk=user_id).first()
             if taken is not None:
                 errors["extension"] = [f"Extension {extension} is already {taken.display_name}'s."]
-            elif ConferenceRoom.objects.filter(organisation_id=organisation.pk, extension=extension).exists():
-                errors["extension"] = [f"Extension {extension} is a conference room."]
     if fields.licence_tier not in LicenceTier.values:
         errors["licence_tier"] = [f"Unknown licence tier “{fields.licence_tier[:20]}”."]
     direct_number = ""
@@ -219,7 +213,7 @@ def _save(user: User) -> None:
 def create_user(*, admin: User, fields: UserFields) -> User:
     """A new user of the admin's organisation; without a password they sign in with SSO only."""
     with transaction.atomic():
-        organisation = _lock_organisation(admin)
+        organisation = lock_organisation(admin)
         clean = _cleaned_user_fields(fields, organisation=organisation, user=None)
         user = User(organisation=organisation)
         _apply(user, clean)
@@ -242,7 +236,7 @@ def create_user(*, admin: User, fields: UserFields) -> User:
 def update_user(*, admin: User, user_id: object, fields: UserFields) -> User:
     """Change a user's details; an empty password leaves it. The last admin keeps the role."""
     with transaction.atomic():
-        organisation = _lock_organisation(admin)
+        organisation = lock_organisation(admin)
         user = _locked_user(organisation, user_id)
         clean = _cleaned_user_fields(fields, organisation=organisation, user=user)
         if user.is_org_admin and not clean.is_org_admin and _is_last_admin(user, organisation):
@@ -289,7 +283,7 @@ def disable_user(*, admin: User, user_id: object) -> User:
     """The user can no longer sign in: their sessions and API tokens end, and their open
     communicator windows are told they were signed out."""
     with transaction.atomic():
-        organisation = _lock_organisation(admin)
+        organisation = lock_organisation(admin)
         user = _locked_user(organisation, user_id)
         if user.pk == admin.pk:
             raise ValidationError({"is_active": ["You cannot disable your own account."]})
@@ -322,7 +316,7 @@ def _announce_signed_out(user: User, session_keys: list[str]) -> None:
 
 def enable_user(*, admin: User, user_id: object) -> User:
     with transaction.atomic():
-        organisation = _lock_organisation(admin)
+        organisation = lock_organisation(admin)
         user = _locked_user(organisation, user_id)
         if user.is_active:
             return user
@@ -343,7 +337,7 @@ def enable_user(*, admin: User, user_id: object) -> User:
 def reset_voicemail_pin(*, admin: User, user_id: object, pin: str) -> None:
     """Give a user's mailbox a new PIN (and lift a lockout); the log says only that it was reset."""
     with transaction.atomic():
-        organisation = _lock_organisation(admin)
+        organisation = lock_organisation(admin)
         user = _locked_user(organisation, user_id)
         try:
             voicemail.reset_pin(admin=admin, user_id=user.pk, pin=pin)
@@ -368,7 +362,7 @@ def reset_voicemail_pin(*, admin: User, user_id: object, pin: str) -> None:
 def set_main_number(*, admin: User, main_number: str) -> Organisation:
     """The number callers of the company dial (empty: none)."""
     with transaction.atomic():
-        organisation = _lock_organisation(admin)
+        organisation = lock_organisation(admin)
         number = normalise_e164(main_number, field="main_number")
         if number == organisation.main_number:
             return organisation
@@ -431,12 +425,12 @@ def _call_settings_problems(settings: CallSettings) -> dict[str, list[str]]:
 
 def update_call_settings(*, admin: User, settings: CallSettings) -> Organisation:
     """How long calls ring before going to voicemail, and the park slots and timeout."""
-    _organisation_id_of_admin(admin)
+    organisation_id_of_admin(admin)
     errors = _call_settings_problems(settings)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        organisation = _lock_organisation(admin)
+        organisation = lock_organisation(admin)
         before = call_settings_of(organisation).__dict__
         after = settings.__dict__
         changes = audit.changed_fields(before, after)
@@ -455,210 +449,3 @@ def update_call_settings(*, admin: User, settings: CallSettings) -> Organisation
             after={key: new for key, (_, new) in changes.items()},
         )
     return organisation
-
-
-# --- conference rooms ---------------------------------------------------------------------------
-
-
-def _pin_marker(room: ConferenceRoom) -> str:
-    return "a PIN" if room.pin_hash else "no PIN"
-
-
-def _room_error(error: CallError, field: str) -> Exception:
-    if error.code == "not_found":
-        return NotFoundError(error.message)
-    if error.code == "forbidden":
-        return PermissionDenied(error.message)
-    return ValidationError({field: [error.message]})
-
-
-def create_conference_room(*, admin: User, name: str, extension: str, pin: str = "") -> ConferenceRoom:
-    """A room dialled at 700-799, with an optional PIN of 4 to 8 digits."""
-    organisation_id = _organisation_id_of_admin(admin)
-    errors: dict[str, list[str]] = {}
-    clean_name = ""
-    try:
-        clean_name = rooms.clean_room_name(name)
-    except CallError as error:
-        errors["name"] = [error.message]
-    if pin and not conferences.PIN_PATTERN.match(pin):
-        errors["pin"] = ["A PIN is 4 to 8 digits (or empty for no PIN)."]
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        _lock_organisation(admin)
-        try:
-            room = conferences.create_room(
-                organisation_id=organisation_id, name=clean_name, extension=extension.strip(), pin=pin
-            )
-        except CallError as error:
-            raise _room_error(error, "extension") from error
-        audit.record(
-            actor=admin,
-            action="room.created",
-            target_type="conference_room",
-            target_id=room.pk,
-            target_label=str(room),
-            before=None,
-            after={"name": room.name, "extension": room.extension, "pin": _pin_marker(room)},
-        )
-    return room
-
-
-def rename_conference_room(*, admin: User, room_id: int, name: str) -> ConferenceRoom:
-    organisation_id = _organisation_id_of_admin(admin)
-    with transaction.atomic():
-        room = _room_of(organisation_id, room_id)
-        try:
-            clean_name = rooms.clean_room_name(name)
-        except CallError as error:
-            raise _room_error(error, "name") from error
-        if clean_name == room.name:
-            return room
-        before = room.name
-        room = rooms.rename_room(organisation_id=organisation_id, room_id=room_id, name=clean_name)
-        audit.record(
-            actor=admin,
-            action="room.renamed",
-            target_type="conference_room",
-            target_id=room.pk,
-            target_label=str(room),
-            before={"name": before},
-            after={"name": room.name},
-        )
-    return room
-
-
-def _room_of(organisation_id: int, room_id: int) -> ConferenceRoom:
-    room = ConferenceRoom.objects.select_for_update().filter(pk=room_id, organisation_id=organisation_id).first()
-    if room is None:
-        raise NotFoundError("That conference room does not exist.")
-    return room
-
-
-def set_conference_room_pin(*, admin: User, room_id: int, pin: str) -> ConferenceRoom:
-    """Set (4 to 8 digits) or clear (empty) a room's PIN; the log says only that it changed."""
-    organisation_id = _organisation_id_of_admin(admin)
-    with transaction.atomic():
-        before = _pin_marker(_room_of(organisation_id, room_id))
-        if not pin and before == "no PIN":
-            return _room_of(organisation_id, room_id)
-        try:
-            room = conferences.set_room_pin(user=admin, room_id=room_id, pin=pin)
-        except CallError as error:
-            raise _room_error(error, "pin") from error
-        after = "no PIN" if not pin else ("a new PIN" if before == "a PIN" else "a PIN")
-        audit.record(
-            actor=admin,
-            action="room.pin_changed",
-            target_type="conference_room",
-            target_id=room.pk,
-            target_label=str(room),
-            before={"pin": before},
-            after={"pin": after},
-        )
-    return room
-
-
-def delete_conference_room(*, admin: User, room_id: int) -> None:
-    """Refused while a conference is going on in the room."""
-    organisation_id = _organisation_id_of_admin(admin)
-    with transaction.atomic():
-        _room_of(organisation_id, room_id)
-        try:
-            room = rooms.delete_room(organisation_id=organisation_id, room_id=room_id)
-        except CallError as error:
-            raise _room_error(error, "room") from error
-        audit.record(
-            actor=admin,
-            action="room.deleted",
-            target_type="conference_room",
-            target_id=room_id,
-            target_label=str(room),
-            before={"name": room.name, "extension": room.extension, "pin": _pin_marker(room)},
-            after=None,
-        )
-
-
-# --- the company greeting (greetings managers) -------------------------------------------------
-
-
-def _greeting_error(error: VoicemailError, field: str) -> Exception:
-    if error.code == "forbidden":
-        return PermissionDenied(error.message)
-    return ValidationError({field: [error.message]})
-
-
-def _choices_text(options: dict[str, Any]) -> str:
-    return ", ".join(f"{digit} → {extension}" for digit, extension in sorted(options.items())) or "none"
-
-
-def _organisation_id_of_member(user: User) -> int:
-    if user.organisation_id is None or not user.is_active:
-        raise PermissionDenied("Only members of an organisation can do that.")
-    return user.organisation_id
-
-
-def set_greeting_choices(*, user: User, options: dict[str, str]) -> None:
-    """The digit choices of the company greeting (digit -> extension)."""
-    organisation_id = _organisation_id_of_member(user)
-    with transaction.atomic():
-        before = _choices_text(company.greeting_of(organisation_id).options)
-        try:
-            greeting = company.set_options(user=user, options=options)
-        except VoicemailError as error:
-            raise _greeting_error(error, "options") from error
-        after = _choices_text(greeting.options)
-        if before == after:
-            return
-        audit.record(
-            actor=user,
-            action="greeting.choices_changed",
-            target_type="company_greeting",
-            target_id=greeting.pk,
-            target_label="Company greeting",
-            before={"choices": before},
-            after={"choices": after},
-        )
-
-
-def upload_greeting(*, user: User, upload: "File[bytes]") -> None:
-    organisation_id = _organisation_id_of_member(user)
-    with transaction.atomic():
-        had_audio = bool(company.greeting_of(organisation_id).audio)
-        try:
-            greeting = company.upload_audio(user=user, upload=upload)
-        except VoicemailError as error:
-            raise _greeting_error(error, "file") from error
-        audit.record(
-            actor=user,
-            action="greeting.uploaded",
-            target_type="company_greeting",
-            target_id=greeting.pk,
-            target_label="Company greeting",
-            before={"greeting": "a recorded greeting" if had_audio else "the default greeting"},
-            after={"greeting": f"uploaded {str(getattr(upload, 'name', '') or 'a file')[:100]}"},
-        )
-
-
-def remove_greeting(*, user: User) -> None:
-    """Back to the default greeting made from the choices (nothing happens without a recording)."""
-    organisation_id = _organisation_id_of_member(user)
-    with transaction.atomic():
-        if not company.greeting_of(organisation_id).audio:
-            if not user.is_greetings_manager:
-                raise PermissionDenied("Only greetings managers can change the company greeting.")
-            return
-        try:
-            greeting = company.delete_audio(user=user)
-        except VoicemailError as error:
-            raise _greeting_error(error, "file") from error
-        audit.record(
-            actor=user,
-            action="greeting.removed",
-            target_type="company_greeting",
-            target_id=greeting.pk,
-            target_label="Company greeting",
-            before={"greeting": "a recorded greeting"},
-            after={"greeting": "the default greeting"},
-        )

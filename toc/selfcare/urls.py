@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from toc.selfcare.views import account, company, forwarding
+from toc.selfcare.views import account, company, company_rooms, forwarding
 
 app_name = "selfcare"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     *forwarding.urlpatterns,
     *account.urlpatterns,
     *company.urlpatterns,
+    *company_rooms.urlpatterns,
 ]

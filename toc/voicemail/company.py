@@ -9,13 +9,15 @@ is logged with who made it.
 import logging
 import re
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from toc.accounts import audit
 from toc.accounts.access import organisation_id_of
 from toc.accounts.models import User
 from toc.voicemail.models import CompanyGreeting
@@ -131,3 +133,87 @@ def sounds_of(greeting: CompanyGreeting) -> list[str]:
         spoken = [f"prompt:digit-{character}" for character in extension if character.isdigit()]
         sounds += ["prompt:company-for-extension", *spoken, "prompt:company-press", f"prompt:digit-{digit}"]
     return sounds
+
+
+# --- the portal's changes (audited) -------------------------------------------------
+
+
+def _greeting_error(error: VoicemailError, field: str) -> Exception:
+    if error.code == "forbidden":
+        return PermissionDenied(error.message)
+    return ValidationError({field: [error.message]})
+
+
+def _choices_text(options: dict[str, Any]) -> str:
+    return ", ".join(f"{digit} → {extension}" for digit, extension in sorted(options.items())) or "none"
+
+
+def _organisation_id_of_member(user: User) -> int:
+    if user.organisation_id is None or not user.is_active:
+        raise PermissionDenied("Only members of an organisation can do that.")
+    return user.organisation_id
+
+
+def set_greeting_choices(*, user: User, options: dict[str, str]) -> None:
+    """The digit choices of the company greeting (digit -> extension)."""
+    organisation_id = _organisation_id_of_member(user)
+    with transaction.atomic():
+        before = _choices_text(greeting_of(organisation_id).options)
+        try:
+            greeting = set_options(user=user, options=options)
+        except VoicemailError as error:
+            raise _greeting_error(error, "options") from error
+        after = _choices_text(greeting.options)
+        if before == after:
+            return
+        audit.record(
+            actor=user,
+            action="greeting.choices_changed",
+            target_type="company_greeting",
+            target_id=greeting.pk,
+            target_label="Company greeting",
+            before={"choices": before},
+            after={"choices": after},
+        )
+
+
+def upload_greeting(*, user: User, upload: "File[bytes]") -> None:
+    organisation_id = _organisation_id_of_member(user)
+    with transaction.atomic():
+        had_audio = bool(greeting_of(organisation_id).audio)
+        try:
+            greeting = upload_audio(user=user, upload=upload)
+        except VoicemailError as error:
+            raise _greeting_error(error, "file") from error
+        audit.record(
+            actor=user,
+            action="greeting.uploaded",
+            target_type="company_greeting",
+            target_id=greeting.pk,
+            target_label="Company greeting",
+            before={"greeting": "a recorded greeting" if had_audio else "the default greeting"},
+            after={"greeting": f"uploaded {str(getattr(upload, 'name', '') or 'a file')[:100]}"},
+        )
+
+
+def remove_greeting(*, user: User) -> None:
+    """Back to the default greeting made from the choices (nothing happens without a recording)."""
+    organisation_id = _organisation_id_of_member(user)
+    with transaction.atomic():
+        if not greeting_of(organisation_id).audio:
+            if not user.is_greetings_manager:
+                raise PermissionDenied("Only greetings managers can change the company greeting.")
+            return
+        try:
+            greeting = delete_audio(user=user)
+        except VoicemailError as error:
+            raise _greeting_error(error, "file") from error
+        audit.record(
+            actor=user,
+            action="greeting.removed",
+            target_type="company_greeting",
+            target_id=greeting.pk,
+            target_label="Company greeting",
+            before={"greeting": "a recorded greeting"},
+            after={"greeting": "the default greeting"},
+        )

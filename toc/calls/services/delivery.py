@@ -109,13 +109,13 @@ def back_to_routed_user(call: Call, *, now: datetime, declined: bool = False) ->
 
 
 def _next_step(call: Call) -> tuple[User, int] | None:
-    """Pop steps until one whose person can ring now (signed in, free, no Phone DND unless it
-    is the dialled user)."""
+    """Pop steps until one whose person can ring now: not the caller, signed in, free, no Phone
+    DND unless it is the dialled user."""
     while call.route_steps:
         step = call.route_steps.pop(0)
         person = User.objects.filter(pk=step.get("user_id"), is_active=True).first()
-        if person is None:
-            continue
+        if person is None or person.pk == call.caller_id:
+            continue  # gone, or the caller themselves (a rule that rings the one calling)
         if person.pk != call.routed_for_id and person.phone_dnd:
             continue
         if not Connection.objects.filter(user=person).exists() or _is_busy(person, call):
