@@ -20,7 +20,7 @@ from toc.accounts import administration
 from toc.accounts.administration import CallSettings, NotFoundError, UserFields
 from toc.accounts.models import AuditEntry, Organisation, User
 from toc.calls.models import Conference, ConferenceRoom
-from toc.calls.services import create_room, rooms
+from toc.calls.services import create_room, forwarding, rooms
 from toc.voicemail import company
 from toc.voicemail.services import get_mailbox
 
@@ -328,6 +328,8 @@ def test_disabling_a_user_ends_their_sessions_and_tokens(
     monkeypatch.setattr(
         administration, "end_session", lambda *, user, session_key: signed_out.append((user.pk, session_key))
     )
+    everywhere: list[int] = []
+    monkeypatch.setattr(administration, "end_all_connections", lambda *, user: everywhere.append(user.pk))
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
@@ -339,6 +341,7 @@ def test_disabling_a_user_ends_their_sessions_and_tokens(
     assert set(Session.objects.values_list("session_key", flat=True)) == {alice_browser.session.session_key}
     assert Token.objects.filter(user=bob).count() == 0
     assert sorted(signed_out) == sorted((bob.pk, key) for key in bob_keys)
+    assert everywhere == [bob.pk]  # his token-signed desktop app's sockets close too
     assert bob_browser.get("/selfcare/").status_code == 302
     assert Client().login(email=bob.email, password=PASSWORD) is False
     assert entries() == [("user.disabled", "Bob Tester", {"active": True}, {"active": False})]
@@ -725,3 +728,40 @@ def test_a_file_that_is_not_audio_is_refused(manager: User, acme: Organisation) 
 
     assert problems == {"file": ["That file is not audio that can be played."]}
     assert (bool(company.greeting_of(acme.pk).audio), AuditEntry.objects.count()) == (False, 0)
+
+
+def test_an_extension_someone_forwards_to_is_not_moved(alice: User, bob: User) -> None:
+    # given alice forwards busy calls to bob's 102, and the company greeting's 2 rings 102
+    forwarding.save_forwarding(user=alice, always="", busy="102", no_answer="", no_answer_seconds=20, unreachable="")
+    User.objects.filter(pk=alice.pk).update(is_greetings_manager=True)
+    alice.refresh_from_db()
+    company.set_options(user=alice, options={"2": "102"})
+
+    # when an admin moves bob to 150
+    errors = field_errors(
+        lambda: administration.update_user(admin=alice, user_id=bob.pk, fields=with_fields(bob, extension="150"))
+    )
+
+    # then it is refused, naming where 102 is used, and nothing changed
+    assert errors == {
+        "extension": [
+            "Extension 102 is still used in the call forwarding of Alice Tester and the company greeting's "
+            "choices: change that first."
+        ]
+    }
+    assert User.objects.get(pk=bob.pk).extension == "102"
+    assert entries() == []
+
+
+def test_two_organisations_never_share_a_main_number(alice: User, carol: User) -> None:
+    # given globex's main number
+    User.objects.filter(pk=carol.pk).update(is_org_admin=True)
+    carol.refresh_from_db()
+    administration.set_main_number(admin=carol, main_number="+16135550100")
+
+    # when acme's admin claims it
+    errors = field_errors(lambda: administration.set_main_number(admin=alice, main_number="613 555 0100"))
+
+    # then
+    assert list(errors) == ["main_number"]
+    assert Organisation.objects.filter(main_number="+16135550100").count() == 1

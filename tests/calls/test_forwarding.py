@@ -354,3 +354,73 @@ def test_a_rule_that_rings_the_caller_skips_them(
     # then his own phone does not ring with his call: bob's does
     call.refresh_from_db()
     assert (call.state, call.caller_id, call.callee_id) == ("ringing", dave.pk, bob.pk)
+
+
+def test_a_colleague_who_declines_passes_the_call_to_the_next_destination(
+    alice: User, bob: User, dave: User, erin: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given alice's Away rule: bob for 10 s, then erin for 10 s
+    for user in (alice, bob, dave, erin):
+        online(user)
+    presence.set_presence(user=alice, status="away", duration="until_changed")
+    forwarding.save_presence_rules(user=alice, rules=away_rule([("102", 10), ("104", 10)]))
+    call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER)
+
+    # when bob declines
+    services.decline_call(user=bob, call_id=call.pk)
+
+    # then erin rings; bob's history says he declined it
+    call.refresh_from_db()
+    assert (call.state, call.callee_id) == ("ringing", erin.pk)
+    assert CallRecord.objects.get(owner=bob, call=call).outcome == "declined"
+
+
+def test_answering_after_the_call_moved_on_to_the_next_colleague_is_refused(
+    alice: User, bob: User, dave: User, erin: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    # given a forwarded call that moved from bob to erin while bob's answer was on its way
+    for user in (alice, bob, dave, erin):
+        online(user)
+    presence.set_presence(user=alice, status="away", duration="until_changed")
+    forwarding.save_presence_rules(user=alice, rules=away_rule([("102", 10), ("104", 10)]))
+    start = timezone.now()
+    call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER, now=start)
+    services.end_unanswered_call(call_id=call.pk, now=start + timedelta(seconds=10))
+
+    # when bob's answer and decline arrive
+    with pytest.raises(services.CallError) as answered:
+        services.answer_call(user=bob, call_id=call.pk, channel_name=channel_of(bob), sdp=OFFER)
+    with pytest.raises(services.CallError) as declined:
+        services.decline_call(user=bob, call_id=call.pk)
+
+    # then both are refused and erin's ringing call is untouched
+    assert (answered.value.code, declined.value.code) == ("not_found", "not_found")
+    call.refresh_from_db()
+    assert (call.state, call.callee_id, call.answered_at) == ("ringing", erin.pk, None)
+
+
+def test_the_dialled_users_history_is_not_a_missed_call_when_a_colleague_answers(
+    alice: User, bob: User, dave: User, worker: MediaWorker, commands: list[dict[str, Any]]
+) -> None:
+    for user in (alice, bob, dave):
+        online(user)
+    save(alice, always="102")
+    call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER)
+
+    services.answer_call(user=bob, call_id=call.pk, channel_name=channel_of(bob), sdp=OFFER)
+
+    record = CallRecord.objects.get(owner=alice, call=call)
+    assert (record.direction, record.outcome, record.note) == (
+        "incoming",
+        "forwarded",
+        "Forwarded to Bob Tester (102) by your rules.",
+    )
+
+
+def test_colleagues_forwarding_to_an_extension_are_listed(alice: User, bob: User, dave: User) -> None:
+    save(alice, busy="102")
+    forwarding.save_presence_rules(user=dave, rules=away_rule([("102", 10)]))
+
+    holders = forwarding.list_users_forwarding_to(organisation_id=bob.organisation_id or 0, extension="102")
+
+    assert [user.pk for user in holders] == [alice.pk, dave.pk]

@@ -7,6 +7,7 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from tests.sockets import TIMEOUT, Connect, connected, drain, next_presence_of, signed_in_browser
+from toc.accounts import services as account_services
 from toc.accounts.models import User
 from toc.presence import services as presence_services
 from toc.presence.models import Connection
@@ -191,6 +192,21 @@ async def test_signing_out_one_session_leaves_the_others_open_and_tells_them_not
     assert await desktop_socket.receive_nothing(timeout=0.5)
     await desktop_socket.send_json_to({"type": "ping"})
     assert await desktop_socket.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
+
+
+async def test_ending_every_connection_closes_the_desktop_apps_token_socket_too(alice: User, open_socket: Connect):
+    # given alice in the desktop app (a token, no session)
+    token = await database_sync_to_async(Token.objects.create)(user=alice)
+    desktop_socket = await open_socket(token=token.key)
+    await connected(desktop_socket)
+    await drain(desktop_socket)
+
+    # when her account is disabled and every connection is ended
+    await database_sync_to_async(account_services.end_all_connections)(user=alice)
+
+    # then
+    assert await desktop_socket.receive_json_from(timeout=TIMEOUT) == {"type": "accounts.signed_out"}
+    assert await desktop_socket.receive_output(timeout=TIMEOUT) == {"type": "websocket.close", "code": 4401}
 
 
 async def test_disconnecting_makes_the_user_offline_for_others(alice: User, bob: User, open_socket: Connect):

@@ -30,7 +30,7 @@ from rest_framework.authtoken.models import Token
 
 from toc.accounts import audit
 from toc.accounts.models import LicenceTier, Organisation, User
-from toc.accounts.services import end_session, validate_extension
+from toc.accounts.services import end_all_connections, end_session, validate_extension
 from toc.lib.phone import format_for_display, normalise_e164
 from toc.voicemail import services as voicemail
 from toc.voicemail.services import VoicemailError
@@ -243,6 +243,8 @@ def update_user(*, admin: User, user_id: object, fields: UserFields) -> User:
             raise ValidationError(
                 {"is_org_admin": [f"{user.display_name} is the last administrator: make someone else one first."]}
             )
+        if user.extension and clean.extension != user.extension:
+            _check_extension_unused(organisation, user.extension)
         before = snapshot_of_user(user)
         _apply(user, clean)
         after = snapshot_of_user(user)
@@ -262,6 +264,22 @@ def update_user(*, admin: User, user_id: object, fields: UserFields) -> User:
             after={key: new for key, (_, new) in changes.items()},
         )
     return user
+
+
+def _check_extension_unused(organisation: Organisation, extension: str) -> None:
+    """An extension that is someone's forwarding destination or a company-greeting choice is
+    not moved: calls would silently reach whoever gets it next."""
+    from toc.calls.services import forwarding  # calls builds on accounts; imported when used
+    from toc.voicemail import company
+
+    holders = forwarding.list_users_forwarding_to(organisation_id=organisation.pk, extension=extension)
+    places = [f"the call forwarding of {', '.join(user.display_name for user in holders)}"] if holders else []
+    if extension in company.greeting_of(organisation.pk).options.values():
+        places.append("the company greeting's choices")
+    if places:
+        raise ValidationError(
+            {"extension": [f"Extension {extension} is still used in {' and '.join(places)}: change that first."]}
+        )
 
 
 def _is_last_admin(user: User, organisation: Organisation) -> bool:
@@ -312,6 +330,7 @@ def disable_user(*, admin: User, user_id: object) -> User:
 def _announce_signed_out(user: User, session_keys: list[str]) -> None:
     for key in session_keys:
         end_session(user=user, session_key=key)
+    end_all_connections(user=user)
 
 
 def enable_user(*, admin: User, user_id: object) -> User:
@@ -372,7 +391,11 @@ def set_main_number(*, admin: User, main_number: str) -> Organisation:
                 raise ValidationError({"main_number": [problem]})
         before: dict[str, object] = {"main_number": organisation.main_number}
         organisation.main_number = number
-        organisation.save(update_fields=["main_number"])
+        try:
+            with transaction.atomic():
+                organisation.save(update_fields=["main_number"])
+        except IntegrityError:  # another organisation took it a moment ago
+            raise ValidationError({"main_number": ["That number belongs to another organisation."]}) from None
         audit.record(
             actor=admin,
             action="organisation.main_number_changed",

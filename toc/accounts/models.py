@@ -36,6 +36,14 @@ class Organisation(models.Model):
     )
     created_at = models.DateTimeField(default=django_timezone.now)
 
+    class Meta:
+        constraints = [
+            # A number rings in one place: two organisations never share a main number.
+            models.UniqueConstraint(
+                fields=["main_number"], condition=~models.Q(main_number=""), name="unique_main_number"
+            ),
+        ]
+
     def __str__(self) -> str:
         return self.name
 

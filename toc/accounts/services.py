@@ -199,6 +199,12 @@ def end_session(*, user: User, session_key: str) -> None:
     send_event(event_type="accounts.signed_out", payload={"session_key": session_key}, user_ids=[user.pk])
 
 
+def end_all_connections(*, user: User) -> None:
+    """The account was disabled: every live socket of the user closes, the desktop app's too
+    (it signs in with a token, not a session)."""
+    send_event(event_type="accounts.signed_out", payload={"everywhere": True}, user_ids=[user.pk])
+
+
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None

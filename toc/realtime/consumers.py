@@ -105,9 +105,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def event_message(self, message: dict[str, Any]) -> None:
         event = message["event"]
         if event.get("type") == "accounts.signed_out":
-            # Only the sockets of the session that ended close; the user's other sessions
-            # stay open and are never shown another session's key.
-            if event.get("session_key") == self._session_key():
+            # Only the sockets of the session that ended close (all of them when the account
+            # was disabled); the user's other sessions never see another session's key.
+            if event.get("everywhere") is True or event.get("session_key") == self._session_key():
                 await self.send_json({"type": "accounts.signed_out"})
                 await self.close(code=CLOSE_UNAUTHENTICATED)
             return

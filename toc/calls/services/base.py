@@ -228,7 +228,12 @@ def lock_call_for(user: User, call_id: object) -> Call:
     call = selectors.get_call_for_user(user=user, call_id=call_id)
     if call is None:
         raise not_found()
-    return Call.objects.select_for_update(of=("self",)).select_related("media_worker").get(pk=call.pk)
+    locked = Call.objects.select_for_update(of=("self",)).select_related("media_worker").get(pk=call.pk)
+    if user.pk not in (locked.caller_id, locked.callee_id):
+        # The sides changed while we waited for the lock (the call was forwarded to the next
+        # person, or transferred): it is no longer this user's to answer or decline.
+        raise not_found()
+    return locked
 
 
 def locked_call(call_id: object) -> Call | None:

@@ -129,9 +129,13 @@ def decline_call(*, user: User, call_id: object, now: datetime | None = None) ->
     with transaction.atomic():
         call = lock_call_for(user, call_id)
         check_event(call, state.CallEvent.DECLINE, party=party_of(call, user), now=moment)
-        if voicemail.can_take(call):
+        if delivery.is_ringing_a_colleague(call) and delivery.has_more_steps(call):
             # A colleague ringing for someone else's rules declines it for themselves only:
-            # the call goes to the dialled user's voicemail.
+            # the next destination rings.
+            if delivery.forward_to_next(call, now=moment, declined=True):
+                schedule_ring_timeout(call)
+                return call
+        if voicemail.can_take(call):
             left = delivery.back_to_routed_user(call, now=moment, declined=True)
             voicemail.divert(call, why="no_answer" if left else "declined", now=moment, also_tell=left)
         else:

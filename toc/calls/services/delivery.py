@@ -54,7 +54,7 @@ def start_routing(call: Call, callee: User, *, caller_is_local: bool, now: datet
             outcome=RecordOutcome.FORWARDED,
             note=f"Forwarded to {person.display_name} ({person.extension}) by your rules.",
             at=now,
-            direction=HistoryDirection.MISSED,
+            direction=HistoryDirection.INCOMING,  # not missed: it went where you said (voicemail marks it)
         )
         _set_callee(call, person)
     call.save()
@@ -76,14 +76,20 @@ def has_more_steps(call: Call) -> bool:
     return call.routed_for_id is not None and bool(call.route_steps)
 
 
-def forward_to_next(call: Call, *, now: datetime) -> bool:
-    """The ring time of this step passed: ring the next person still free. False when nobody
-    is left (the caller then goes to the dialled user's voicemail: `back_to_routed_user`)."""
+def is_ringing_a_colleague(call: Call) -> bool:
+    """Whether the one ringing now is someone the dialled user's rules chose, not that user."""
+    return call.routed_for_id is not None and call.callee_id != call.routed_for_id
+
+
+def forward_to_next(call: Call, *, now: datetime, declined: bool = False) -> bool:
+    """The ring time of this step passed (or its colleague declined): ring the next person
+    still free. False when nobody is left (the caller then goes to the dialled user's
+    voicemail: `back_to_routed_user`)."""
     step = _next_step(call)
     if step is None:
         return False
     person, seconds = step
-    left = _leave_unanswered(call, now)
+    left = _leave_unanswered(call, now, declined=declined)
     _set_callee(call, person)
     apply_event(
         call,

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from toc.accounts.access import organisation_id_of
@@ -303,10 +303,10 @@ def save_presence_rules(
                     else None
                 )
             except routing.RoutingError as error:
-                if rule.is_enabled:
-                    errors[status.value] = str(error)
-                    continue
-                lines, local = [], None  # an unticked rule with bad lines is not kept
+                # Unticked rules are checked too: lines that are kept for later must still
+                # make sense, and nothing the user typed is dropped without a word.
+                errors[status.value] = str(error)
+                continue
             checked[status] = (rule.is_enabled, lines, local)
         if errors:
             raise ValidationError(errors)
@@ -338,3 +338,23 @@ def _store_rules(
             },
         )
     return saved
+
+
+def list_users_forwarding_to(*, organisation_id: int, extension: str) -> list[User]:
+    """Who has `extension` as a destination (forwarding or an App Presence line), so that an
+    extension is not moved under their feet to someone else."""
+    user_ids = set(
+        CallForwarding.objects.filter(organisation_id=organisation_id)
+        .filter(
+            Q(always_destination=extension)
+            | Q(busy_destination=extension)
+            | Q(no_answer_destination=extension)
+            | Q(unreachable_destination=extension)
+        )
+        .values_list("user_id", flat=True)
+    )
+    for rule in PresenceRule.objects.filter(organisation_id=organisation_id):
+        lines = [*rule.lines, *(rule.local_lines or [])]
+        if any(isinstance(line, dict) and line.get("destination") == extension for line in lines):
+            user_ids.add(rule.user_id)
+    return list(User.objects.filter(pk__in=user_ids).order_by("first_name", "last_name", "pk"))

@@ -226,6 +226,7 @@ ACTION_LABELS = {
     "user.updated": "Changed user",
     "user.disabled": "Disabled user",
     "user.enabled": "Enabled user",
+    "user.voicemail_pin_reset": "Reset the voicemail PIN of",
     "organisation.main_number_changed": "Changed the main number of",
     "organisation.call_settings_changed": "Changed the call settings of",
     "room.created": "Created conference room",
