@@ -189,26 +189,38 @@ function showView(next) {
 document.querySelectorAll('.rail-button[data-view]').forEach((button) =>
   button.addEventListener('click', () => showView(button.dataset.view)));
 
-// The additional-features menu (More): Parked Calls.
+// The additional-features menu (More): Parked Calls, and Online Self Care (a link: it opens the
+// portal in a new tab, or in the system's browser from the desktop app).
 const moreButton = document.getElementById('more-button');
 const moreMenu = document.getElementById('more-menu');
+const moreItems = () => [...moreMenu.querySelectorAll('[role=menuitem]')];
 function showMore(open) {
   moreMenu.hidden = !open;
   moreButton.setAttribute('aria-expanded', String(open));
-  if (open) moreMenu.querySelector('button').focus();
+  if (open) moreItems()[0].focus();
 }
 moreButton.addEventListener('click', () => showMore(moreMenu.hidden));
 moreMenu.querySelectorAll('[data-view]').forEach((item) => item.addEventListener('click', () => {
   showMore(false);
   showView(item.dataset.view);
 }));
+moreMenu.querySelectorAll('a[role=menuitem]').forEach((link) => link.addEventListener('click', () => showMore(false)));
 document.addEventListener('click', (event) => {
   if (!moreMenu.hidden && !moreMenu.contains(event.target) && !moreButton.contains(event.target)) showMore(false);
 });
 moreMenu.addEventListener('keydown', (event) => {
+  const items = moreItems();
+  const at = items.indexOf(document.activeElement);
+  const moves = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 };
   if (event.key === 'Escape') {
     showMore(false);
     moreButton.focus();
+  } else if (event.key in moves) {
+    event.preventDefault();
+    items[(moves[event.key] + items.length) % items.length].focus();
+  } else if (event.key === ' ' && document.activeElement.tagName === 'A') {
+    event.preventDefault();
+    document.activeElement.click();
   }
 });
 

@@ -37,6 +37,14 @@ def away_rule(lines: list[tuple[str, int]], local: list[tuple[str, int]] | None 
     return {"away": RuleInput(is_enabled=True, lines=lines, local_lines=local)}
 
 
+def away_with(alice: User, *others: User, lines: list[tuple[str, int]]) -> None:
+    """Everyone signed in; alice Away with a rule of these lines."""
+    for user in (alice, *others):
+        online(user)
+    presence.set_presence(user=alice, status="away", duration="until_changed")
+    forwarding.save_presence_rules(user=alice, rules=away_rule(lines))
+
+
 # --- saving -----------------------------------------------------------------------------------
 
 
@@ -214,10 +222,7 @@ def test_an_away_rule_rings_a_colleague_then_the_dialled_users_voicemail(
     alice: User, bob: User, dave: User, worker: MediaWorker, commands: list[dict[str, Any]]
 ) -> None:
     # given alice is Away with the rule "102 for 10 s, then 999"; everyone is signed in
-    for user in (alice, bob, dave):
-        online(user)
-    presence.set_presence(user=alice, status="away", duration="until_changed")
-    forwarding.save_presence_rules(user=alice, rules=away_rule([("102", 10), ("999", 0)]))
+    away_with(alice, bob, dave, lines=[("102", 10), ("999", 0)])
     start = timezone.now()
 
     # when dave (103) calls alice (101)
@@ -247,10 +252,7 @@ def test_each_step_rings_for_its_own_time_and_skips_who_went_offline(
     alice: User, bob: User, dave: User, erin: User, worker: MediaWorker, commands: list[dict[str, Any]]
 ) -> None:
     # given alice's Away rule: 102 for 10 s, 104 for 15 s, 101 for 5 s
-    for user in (alice, bob, dave, erin):
-        online(user)
-    presence.set_presence(user=alice, status="away", duration="until_changed")
-    forwarding.save_presence_rules(user=alice, rules=away_rule([("102", 10), ("104", 15), ("101", 5)]))
+    away_with(alice, bob, dave, erin, lines=[("102", 10), ("104", 15), ("101", 5)])
     start = timezone.now()
     call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER, now=start)
 
@@ -273,10 +275,7 @@ def test_a_colleague_who_declines_a_forwarded_call_sends_it_to_the_dialled_users
     alice: User, bob: User, dave: User, worker: MediaWorker, commands: list[dict[str, Any]]
 ) -> None:
     # given alice's Away rule rings bob for 20 s
-    for user in (alice, bob, dave):
-        online(user)
-    presence.set_presence(user=alice, status="away", duration="until_changed")
-    forwarding.save_presence_rules(user=alice, rules=away_rule([("102", 20)]))
+    away_with(alice, bob, dave, lines=[("102", 20)])
     call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER)
 
     # when bob declines
@@ -328,10 +327,7 @@ def test_no_answer_forwarding_rings_the_user_for_its_ring_time_then_the_destinat
 def test_the_ring_timeout_task_waits_for_the_step_deadline(
     alice: User, bob: User, dave: User, worker: MediaWorker, commands: list[dict[str, Any]]
 ) -> None:
-    for user in (alice, bob, dave):
-        online(user)
-    presence.set_presence(user=alice, status="away", duration="until_changed")
-    forwarding.save_presence_rules(user=alice, rules=away_rule([("102", 10)]))
+    away_with(alice, bob, dave, lines=[("102", 10)])
     start = timezone.now()
     call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER, now=start)
 
@@ -343,10 +339,7 @@ def test_a_rule_that_rings_the_caller_skips_them(
     alice: User, bob: User, dave: User, worker: MediaWorker, commands: list[dict[str, Any]]
 ) -> None:
     # given alice's Away rule rings dave for 10 s, then bob for 10 s
-    for user in (alice, bob, dave):
-        online(user)
-    presence.set_presence(user=alice, status="away", duration="until_changed")
-    forwarding.save_presence_rules(user=alice, rules=away_rule([("103", 10), ("102", 10)]))
+    away_with(alice, bob, dave, lines=[("103", 10), ("102", 10)])
 
     # when dave himself calls alice
     call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER)
@@ -360,10 +353,7 @@ def test_a_colleague_who_declines_passes_the_call_to_the_next_destination(
     alice: User, bob: User, dave: User, erin: User, worker: MediaWorker, commands: list[dict[str, Any]]
 ) -> None:
     # given alice's Away rule: bob for 10 s, then erin for 10 s
-    for user in (alice, bob, dave, erin):
-        online(user)
-    presence.set_presence(user=alice, status="away", duration="until_changed")
-    forwarding.save_presence_rules(user=alice, rules=away_rule([("102", 10), ("104", 10)]))
+    away_with(alice, bob, dave, erin, lines=[("102", 10), ("104", 10)])
     call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER)
 
     # when bob declines
@@ -379,10 +369,7 @@ def test_answering_after_the_call_moved_on_to_the_next_colleague_is_refused(
     alice: User, bob: User, dave: User, erin: User, worker: MediaWorker, commands: list[dict[str, Any]]
 ) -> None:
     # given a forwarded call that moved from bob to erin while bob's answer was on its way
-    for user in (alice, bob, dave, erin):
-        online(user)
-    presence.set_presence(user=alice, status="away", duration="until_changed")
-    forwarding.save_presence_rules(user=alice, rules=away_rule([("102", 10), ("104", 10)]))
+    away_with(alice, bob, dave, erin, lines=[("102", 10), ("104", 10)])
     start = timezone.now()
     call = services.place_call(user=dave, channel_name=channel_of(dave), destination="101", sdp=OFFER, now=start)
     services.end_unanswered_call(call_id=call.pk, now=start + timedelta(seconds=10))

@@ -32,13 +32,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.m
 MAIN_NUMBER = "+14165550100"
 
 
-def open_call_forwarding(page: Page, tab: str) -> None:
-    """From the communicator: More > Online Self Care opens the portal; Services > edit Call
-    Forwarding > the tab."""
-    page.goto("/selfcare/")
+def open_call_forwarding(communicator: Page, tab: str) -> Page:
+    """From the communicator: More > Online Self Care opens the portal in a new tab; then
+    Services > edit Call Forwarding > the tab."""
+    communicator.get_by_role("button", name="More").click()
+    with communicator.context.expect_page() as opened:
+        communicator.get_by_role("menuitem", name="Online Self Care").click()
+    page = opened.value
     expect(page.get_by_role("heading", name="Services")).to_be_visible()
     page.get_by_role("link", name="Edit Call Forwarding").click()
     page.get_by_role("tab", name=tab).click()
+    return page
 
 
 def presence_rule(page: Page, label: str) -> Any:
@@ -72,8 +76,7 @@ def test_away_rule_rings_a_colleague_then_voicemail_keeps_the_callers_tone(
     alice_page, bob_page, dave_page = pages["alice"], pages["bob"], pages["dave"]
 
     # when alice, in the portal, ticks Away with "102 for 10 s, then 999" and saves
-    portal = alice_page.context.new_page()
-    open_call_forwarding(portal, "App Presence")
+    portal = open_call_forwarding(alice_page, "App Presence")
     away = presence_rule(portal, "Away")
     away.get_by_role("checkbox", name="Away").check()
     fill_lines(away, [("102", "10"), ("999", "")])
@@ -134,8 +137,7 @@ def test_a_local_call_follows_the_local_rule_and_an_outside_call_does_not(
     off_the_browser_thread(company.set_options, user=dave, options={"1": "101"})
 
     # when alice's Away rule sends outside callers to 999 and local callers to bob for 10 s
-    portal = alice_page.context.new_page()
-    open_call_forwarding(portal, "App Presence")
+    portal = open_call_forwarding(alice_page, "App Presence")
     away = presence_rule(portal, "Away")
     away.get_by_role("checkbox", name="Away").check()
     fill_lines(away, [("999", "")])
@@ -184,8 +186,7 @@ def test_a_forwarding_loop_is_refused_with_a_clear_message(new_context: Any, bro
     )
 
     # when bob, in the portal, forwards every call to alice
-    portal = pages["bob"].context.new_page()
-    open_call_forwarding(portal, "Forwarding")
+    portal = open_call_forwarding(pages["bob"], "Forwarding")
     portal.get_by_label("Always").fill("101")
     portal.get_by_role("button", name="Save").click()
 

@@ -254,14 +254,13 @@ def update_user(*, admin: User, user_id: object, fields: UserFields) -> User:
         if not changes:
             return user
         _save(user)
-        audit.record(
+        audit.record_changes(
             actor=admin,
             action="user.updated",
             target_type="user",
             target_id=user.pk,
             target_label=user.display_name,
-            before={key: old for key, (old, _) in changes.items()},
-            after={key: new for key, (_, new) in changes.items()},
+            changes=changes,
         )
     return user
 
@@ -462,13 +461,12 @@ def update_call_settings(*, admin: User, settings: CallSettings) -> Organisation
         for name, (_, new) in changes.items():
             setattr(organisation, name, new)
         organisation.save(update_fields=list(changes))
-        audit.record(
+        audit.record_changes(
             actor=admin,
             action="organisation.call_settings_changed",
             target_type="organisation",
             target_id=organisation.pk,
             target_label=organisation.name,
-            before={key: old for key, (old, _) in changes.items()},
-            after={key: new for key, (_, new) in changes.items()},
+            changes=changes,
         )
     return organisation

@@ -58,3 +58,24 @@ def record(
         before=before,
         after=after,
     )
+
+
+def record_changes(
+    *,
+    actor: User,
+    action: str,
+    target_type: str,
+    target_id: object,
+    target_label: str,
+    changes: Mapping[str, tuple[object, object]],
+) -> AuditEntry:
+    """`record()` for the output of `changed_fields()`: only the changed fields, before and after."""
+    return record(
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label,
+        before={key: old for key, (old, _) in changes.items()},
+        after={key: new for key, (_, new) in changes.items()},
+    )

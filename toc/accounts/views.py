@@ -7,13 +7,19 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from toc.accounts import selectors, services
+from toc.accounts import profile, selectors, services
 from toc.accounts.models import CallingDevice, User
+from toc.lib.useragent import device_label
 from toc.presence import state as presence_state
 
 KEEP_SIGNED_IN_SESSION_KEY = "toc_keep_signed_in"
+DEVICE_SESSION_KEY = profile.DEVICE_SESSION_KEY
+# Where to go after signing in (a page such as /selfcare/voicemail/ that sent the visitor to sign
+# in): kept in the session from the sign-in pages through the Profile Wizard.
+NEXT_SESSION_KEY = "toc_next"
 
 
 def _signed_in_member(request: HttpRequest) -> User | None:
@@ -23,13 +29,36 @@ def _signed_in_member(request: HttpRequest) -> User | None:
     return None
 
 
-def _next_page_for(user: User) -> str:
-    return reverse("accounts:communicator") if user.profile_completed_at else reverse("accounts:wizard_phones")
+def _safe_next(request: HttpRequest, candidate: object) -> str:
+    """`candidate` when it is a path on this site ("/selfcare/"), else ""."""
+    if not isinstance(candidate, str) or not candidate.startswith("/") or candidate.startswith("//"):
+        return ""
+    if not url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=False):
+        return ""
+    return candidate
+
+
+def _remember_next(request: HttpRequest) -> None:
+    """Keep a safe ?next= (or posted next) for after the sign-in; an unsafe one is ignored."""
+    wanted = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if wanted:
+        request.session[NEXT_SESSION_KEY] = wanted
+
+
+def _next_page_for(user: User, request: HttpRequest | None = None) -> str:
+    """The wizard while the profile is not completed; then the page that sent the visitor to sign
+    in, if any, else the communicator."""
+    if not user.profile_completed_at:
+        return reverse("accounts:wizard_phones")
+    wanted = _safe_next(request, request.session.pop(NEXT_SESSION_KEY, "")) if request is not None else ""
+    return wanted or reverse("accounts:communicator")
 
 
 def start_session(request: HttpRequest, user: User, *, keep_signed_in: bool, backend: str) -> None:
     login(request, user, backend=backend)
     request.session.set_expiry(settings.SESSION_COOKIE_AGE if keep_signed_in else 0)
+    # What Self Care > Devices shows for this sign-in when no window of it is open.
+    request.session[DEVICE_SESSION_KEY] = device_label(request.headers.get("User-Agent", ""))
 
 
 def welcome(request: HttpRequest) -> HttpResponseBase:
@@ -40,15 +69,17 @@ def welcome(request: HttpRequest) -> HttpResponseBase:
 
 
 def login_method(request: HttpRequest) -> HttpResponseBase:
+    _remember_next(request)
     user = _signed_in_member(request)
     if user is not None:
-        return redirect(_next_page_for(user))
+        return redirect(_next_page_for(user, request))
     return render(request, "accounts/login_method.html", {"step": 2})
 
 
 @require_http_methods(["GET", "POST"])
 def password_login(request: HttpRequest) -> HttpResponseBase:
     context: dict[str, object] = {"step": 2, "email": "", "keep_signed_in": True}
+    _remember_next(request)
     if request.method == "POST":
         email = request.POST.get("email", "")[:254]
         keep = request.POST.get("keep_signed_in") == "on"
@@ -62,7 +93,7 @@ def password_login(request: HttpRequest) -> HttpResponseBase:
             start_session(
                 request, result.user, keep_signed_in=keep, backend="django.contrib.auth.backends.ModelBackend"
             )
-            return redirect(_next_page_for(result.user))
+            return redirect(_next_page_for(result.user, request))
         context.update(email=email, keep_signed_in=keep, error=result.error)
         status = 429 if result.retry_after_seconds else 400
         return render(request, "accounts/password_login.html", context, status=status)
@@ -73,6 +104,7 @@ def password_login(request: HttpRequest) -> HttpResponseBase:
 def sso_login(request: HttpRequest) -> HttpResponseBase:
     # The desktop app opens this page with ?domain= when it found the company from an SSO domain.
     context: dict[str, object] = {"step": 2, "domain": request.GET.get("domain", "")[:253], "keep_signed_in": True}
+    _remember_next(request)
     if request.method == "POST":
         domain = request.POST.get("domain", "")[:253]
         keep = request.POST.get("keep_signed_in") == "on"
@@ -122,7 +154,7 @@ def wizard_finish(request: HttpRequest) -> HttpResponseBase:
         return redirect("accounts:welcome")
     if request.method == "POST":
         services.complete_profile(user=user, calling_device=user.calling_device, mobile_number=user.mobile_number)
-        return redirect("accounts:communicator")
+        return redirect(_next_page_for(user, request))
     return render(request, "accounts/wizard_finish.html", {"step": 4, "user": user})
 
 
@@ -133,7 +165,8 @@ def after_login(request: HttpRequest) -> HttpResponseBase:
         return redirect("accounts:welcome")
     keep = request.session.pop(KEEP_SIGNED_IN_SESSION_KEY, True)
     request.session.set_expiry(settings.SESSION_COOKIE_AGE if keep else 0)
-    return redirect(_next_page_for(user))
+    request.session.setdefault(DEVICE_SESSION_KEY, device_label(request.headers.get("User-Agent", "")))
+    return redirect(_next_page_for(user, request))
 
 
 @require_POST
