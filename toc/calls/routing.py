@@ -262,8 +262,8 @@ def plan_call(
     if rule is not None:
         use_local = caller_is_local and rule.local_lines is not None
         lines = rule.local_lines if use_local and rule.local_lines is not None else rule.lines
-        callers = "local callers" if use_local else ("outside callers" if rule.local_lines is not None else "callers")
-        planner.reasons.append(f"Your App Presence rule for {LABELS[callee.presence]} ({callers}).")
+        callers = " (local callers)" if use_local else (" (outside callers)" if rule.local_lines is not None else "")
+        planner.reasons.append(f"Your App Presence rule for {LABELS[callee.presence]}{callers}.")
         for line in lines:
             if not planner.add(line.destination, line.seconds):
                 return planner.plan()
