@@ -14,6 +14,7 @@ from tests.audio import write_wav
 from tests.factories import PASSWORD
 from toc.accounts import services as account_services
 from toc.accounts.models import CallingDevice, User
+from toc.accounts.profile import public_id_of
 from toc.presence import services as presence_services
 from toc.voicemail import services as voicemail
 from toc.voicemail.models import Mailbox
@@ -36,7 +37,7 @@ def session_key_of(client: Client) -> str:
 
 
 def sign_out_url(session_key: str) -> str:
-    return f"/selfcare/devices/sessions/{session_key}/sign-out/"
+    return f"/selfcare/devices/sessions/{public_id_of(session_key)}/sign-out/"
 
 
 def text(response: Any) -> str:
@@ -66,13 +67,16 @@ def test_anonymous_visitors_are_sent_to_sign_in_with_next(db: None) -> None:
 
 
 def test_password_sign_in_follows_a_safe_next(alice: User) -> None:
-    # given a visitor sent to sign in by a portal page
+    # given a visitor sent to sign in by a portal page: next travels in the links and the form
     completed(alice)
     client = Client()
-    client.get("/login/?next=/selfcare/voicemail/")
+    page = client.get("/login/?next=/selfcare/voicemail/").content.decode()
+    assert 'href="/login/password/?next=/selfcare/voicemail/"' in page
+    form = client.get("/login/password/?next=/selfcare/voicemail/").content.decode()
+    assert '<input type="hidden" name="next" value="/selfcare/voicemail/">' in form
 
     # when
-    response = client.post("/login/password/", {"email": alice.email, "password": PASSWORD})
+    response = client.post("/login/password/", {"email": alice.email, "password": PASSWORD, "next": VOICEMAIL})
 
     # then
     assert (response.status_code, response["Location"]) == (302, VOICEMAIL)
@@ -103,10 +107,9 @@ def test_a_next_to_another_site_is_ignored(alice: User) -> None:
 def test_the_profile_wizard_comes_first_then_next(alice: User) -> None:
     # given alice never finished the Profile Wizard
     client = Client()
-    client.get("/login/?next=/selfcare/voicemail/")
 
     # when
-    signed_in = client.post("/login/password/", {"email": alice.email, "password": PASSWORD})
+    signed_in = client.post("/login/password/", {"email": alice.email, "password": PASSWORD, "next": VOICEMAIL})
     finished = client.post("/wizard/finish/")
 
     # then
@@ -118,7 +121,10 @@ def test_sso_sign_in_follows_a_safe_next(alice: User) -> None:
     # given the visitor chose SSO and the identity provider signed them in
     completed(alice)
     client = Client()
-    client.get("/login/sso/?next=/selfcare/devices/")
+    assert '<input type="hidden" name="next" value="/selfcare/devices/">' in (
+        client.get("/login/sso/?next=/selfcare/devices/").content.decode()
+    )
+    client.post("/login/sso/", {"domain": "acme.example", "next": DEVICES})
     client.force_login(alice)
 
     # when
@@ -322,6 +328,9 @@ def test_the_devices_page_lists_each_signed_in_session_with_its_live_clients(bob
     assert "1 window · last seen" in page
     assert page.count('/sign-out/"') == 4  # two forms, each with action and hx-post
     assert sign_out_url(session_key_of(laptop)) in page
+    # the page names sessions by an opaque id: never a session's key, which is its cookie
+    assert session_key_of(laptop) not in page
+    assert session_key_of(here) not in page
 
 
 def test_apps_signed_in_with_a_token_are_listed_without_a_sign_out_button(bob: User, alice: User) -> None:
@@ -472,3 +481,52 @@ def test_a_session_without_an_open_window_shows_the_device_it_signed_in_from(ali
 
     # then
     assert '<span class="device-name">Firefox on Windows</span>' in page
+
+
+def test_a_form_sent_after_the_session_ended_signs_in_and_comes_back_to_its_page(bob: User) -> None:
+    # given a browser whose session ended (signed out from another device)
+    anonymous = Client()
+
+    # when it sends the PIN form, plainly and with htmx
+    plain = anonymous.post("/selfcare/voicemail/pin/", {"pin": "2468", "pin_again": "2468"})
+    htmx = anonymous.post(
+        "/selfcare/voicemail/pin/",
+        {"pin": "2468"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/selfcare/voicemail/"},
+    )
+
+    # then both go to the sign-in, which comes back to a page (not to the form's address)
+    assert (plain.status_code, plain["Location"]) == (302, "/login/?next=%2Fselfcare%2F")
+    assert (htmx.status_code, htmx["HX-Redirect"]) == (204, "/login/?next=%2Fselfcare%2Fvoicemail%2F")
+
+
+def test_visiting_the_sign_in_page_with_next_stores_nothing_until_a_sign_in_is_sent(bob: User) -> None:
+    completed(bob)
+
+    # when a visitor (a link preview, a crawler) opens a portal link
+    visitor = Client()
+    first = visitor.get("/selfcare/devices/")
+    page = visitor.get(first["Location"])
+
+    # then no session is stored, and the sign-in choices carry next along
+    assert Session.objects.count() == 0
+    assert 'href="/login/password/?next=/selfcare/devices/"' in page.content.decode()
+
+    # when bob signs in from there, he lands on the page
+    signed_in = visitor.post(
+        "/login/password/", {"email": bob.email, "password": PASSWORD, "next": "/selfcare/devices/"}
+    )
+    assert (signed_in.status_code, signed_in["Location"]) == (302, "/selfcare/devices/")
+
+
+def test_with_htmx_an_already_ended_session_refreshes_the_list_and_ends_nothing(alice: User, bob: User) -> None:
+    # given bob's session, which alice's list cannot name
+    bob_browser = client_of(bob)
+
+    # when alice's page (htmx) sends the sign-out of an id that is not one of hers
+    response = client_of(alice).post(sign_out_url(session_key_of(bob_browser)), headers=HTMX)
+
+    # then her list comes back as it is now, saying so, and bob stays signed in
+    assert response.status_code == 200
+    assert "That device had already signed out." in text(response)
+    assert bob_browser.get(DEVICES).status_code == 200

@@ -15,6 +15,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from toc.accounts.models import User
 from toc.accounts.services import end_session, update_preferences
@@ -53,12 +54,21 @@ class SignedInSession:
     device: str = ""  # what signed in ("Chrome on Linux"), when it was recorded
 
     @property
+    def id(self) -> str:
+        """How pages name the session: never its key, which is the session's cookie."""
+        return public_id_of(self.key)
+
+    @property
     def last_seen_at(self) -> datetime | None:
         return max((client.last_seen_at for client in self.clients), default=None)
 
     @property
     def connected_since(self) -> datetime | None:
         return min((client.connected_at for client in self.clients), default=None)
+
+
+def public_id_of(session_key: str) -> str:
+    return salted_hmac("toc.accounts.profile.session", session_key, algorithm="sha256").hexdigest()[:32]
 
 
 def _is_session_of(session: Session, user: User) -> bool:
@@ -99,14 +109,20 @@ def list_token_clients(*, user: User) -> list[LiveClient]:
     return [LiveClient(c.label, c.connected_at, c.last_seen_at) for c in connections]
 
 
-def sign_out_session(*, user: User, session_key: str) -> None:
-    """End one of the user's sessions: its cookie stops working and its sockets close.
+def sign_out_session(*, user: User, session_id: str) -> str:
+    """End the user's session named `session_id` (`SignedInSession.id`): its cookie stops
+    working and its sockets close. Returns its key.
 
-    Raises SessionNotFoundError (changing nothing) when the key is not one of the user's
-    live sessions."""
+    Raises SessionNotFoundError (changing nothing) when it is not one of the user's live
+    sessions."""
+    found = next((session.key for session in list_sessions(user=user) if session.id == session_id), None)
+    if found is None:
+        raise SessionNotFoundError(session_id)
+    session_key = found
     with transaction.atomic():
         session = Session.objects.select_for_update().filter(session_key=session_key).first()
         if session is None or session.expire_date <= timezone.now() or not _is_session_of(session, user):
-            raise SessionNotFoundError(session_key)
+            raise SessionNotFoundError(session_id)
         session.delete()
         transaction.on_commit(lambda: end_session(user=user, session_key=session_key))
+    return session_key

@@ -38,9 +38,15 @@ def _safe_next(request: HttpRequest, candidate: object) -> str:
     return candidate
 
 
+def _next_of(request: HttpRequest) -> str:
+    """The safe ?next= (or posted next) this sign-in page was given; an unsafe one is ignored.
+    It travels in links and forms until a sign-in is sent, so a visit alone stores nothing."""
+    return _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+
+
 def _remember_next(request: HttpRequest) -> None:
-    """Keep a safe ?next= (or posted next) for after the sign-in; an unsafe one is ignored."""
-    wanted = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    """A sign-in was sent: keep its next for after the SSO round trip and the Profile Wizard."""
+    wanted = _next_of(request)
     if wanted:
         request.session[NEXT_SESSION_KEY] = wanted
 
@@ -69,17 +75,15 @@ def welcome(request: HttpRequest) -> HttpResponseBase:
 
 
 def login_method(request: HttpRequest) -> HttpResponseBase:
-    _remember_next(request)
     user = _signed_in_member(request)
     if user is not None:
-        return redirect(_next_page_for(user, request))
-    return render(request, "accounts/login_method.html", {"step": 2})
+        return redirect(_next_of(request) if user.profile_completed_at and _next_of(request) else _next_page_for(user))
+    return render(request, "accounts/login_method.html", {"step": 2, "next": _next_of(request)})
 
 
 @require_http_methods(["GET", "POST"])
 def password_login(request: HttpRequest) -> HttpResponseBase:
-    context: dict[str, object] = {"step": 2, "email": "", "keep_signed_in": True}
-    _remember_next(request)
+    context: dict[str, object] = {"step": 2, "email": "", "keep_signed_in": True, "next": _next_of(request)}
     if request.method == "POST":
         email = request.POST.get("email", "")[:254]
         keep = request.POST.get("keep_signed_in") == "on"
@@ -93,6 +97,7 @@ def password_login(request: HttpRequest) -> HttpResponseBase:
             start_session(
                 request, result.user, keep_signed_in=keep, backend="django.contrib.auth.backends.ModelBackend"
             )
+            _remember_next(request)
             return redirect(_next_page_for(result.user, request))
         context.update(email=email, keep_signed_in=keep, error=result.error)
         status = 429 if result.retry_after_seconds else 400
@@ -103,9 +108,14 @@ def password_login(request: HttpRequest) -> HttpResponseBase:
 @require_http_methods(["GET", "POST"])
 def sso_login(request: HttpRequest) -> HttpResponseBase:
     # The desktop app opens this page with ?domain= when it found the company from an SSO domain.
-    context: dict[str, object] = {"step": 2, "domain": request.GET.get("domain", "")[:253], "keep_signed_in": True}
-    _remember_next(request)
+    context: dict[str, object] = {
+        "step": 2,
+        "domain": request.GET.get("domain", "")[:253],
+        "keep_signed_in": True,
+        "next": _next_of(request),
+    }
     if request.method == "POST":
+        _remember_next(request)  # for after the identity provider's round trip
         domain = request.POST.get("domain", "")[:253]
         keep = request.POST.get("keep_signed_in") == "on"
         context.update(domain=domain, keep_signed_in=keep)

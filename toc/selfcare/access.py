@@ -9,7 +9,7 @@ member's own organisation, so another organisation's id is a 404.
 from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -28,7 +28,24 @@ def signed_in_member(request: HttpRequest) -> User | None:
 
 
 def _to_sign_in(request: HttpRequest) -> HttpResponseBase:
-    return redirect(f"{reverse('accounts:login_method')}?{urlencode({'next': request.get_full_path()})}")
+    """To the sign-in, then back. A form sent after the session ended comes back to the page
+    it was on (a form's address only takes posts); htmx is told to load the sign-in as a page
+    rather than swapping it into a card."""
+    back = request.get_full_path() if request.method == "GET" else _page_of(request)
+    url = f"{reverse('accounts:login_method')}?{urlencode({'next': back})}"
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _page_of(request: HttpRequest) -> str:
+    """The portal page a form was sent from (htmx says; else the portal's home)."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.path.startswith("/selfcare/") and current.netloc in ("", request.get_host()):
+        return current.path
+    return reverse("selfcare:home")
 
 
 def refused(request: HttpRequest, message: str) -> HttpResponse:

@@ -206,14 +206,17 @@ def devices_page(request: HttpRequest) -> HttpResponse:
 
 @member_page
 @require_POST
-def devices_sign_out(request: HttpRequest, session_key: str) -> HttpResponseBase:
+def devices_sign_out(request: HttpRequest, session_id: str) -> HttpResponseBase:
     """Sign one session out; the current one too (then it is the sign-in page's turn)."""
     user = member_of(request)
-    is_current = session_key == request.session.session_key
     try:
-        profile.sign_out_session(user=user, session_key=session_key)
+        session_key = profile.sign_out_session(user=user, session_id=session_id)
     except profile.SessionNotFoundError:
+        if is_htmx(request):  # a list shown a while ago: show it as it is now
+            context = _devices_context(request, done="That device had already signed out.")
+            return render(request, "selfcare/_devices_sessions.html", context)
         raise Http404("That session is not one of yours, or it has ended.") from None
+    is_current = session_key == request.session.session_key
     if is_current:
         logout(request)
         if is_htmx(request):
@@ -253,6 +256,6 @@ urlpatterns: list[URLPattern] = [
     path("voicemail/pin/", voicemail_pin, name="voicemail_pin"),
     path("voicemail/email/", voicemail_email, name="voicemail_email"),
     path("devices/", devices_page, name="devices"),
-    path("devices/sessions/<str:session_key>/sign-out/", devices_sign_out, name="devices_sign_out"),
+    path("devices/sessions/<str:session_id>/sign-out/", devices_sign_out, name="devices_sign_out"),
     path("devices/mobile/", devices_mobile, name="devices_mobile"),
 ]
