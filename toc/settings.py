@@ -152,6 +152,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-calls": {"task": "toc.calls.tasks.sweep_calls", "schedule": 5.0},
     "sweep-voicemail-email": {"task": "toc.voicemail.tasks.sweep_voicemail_email", "schedule": 60.0},
     "sweep-unsent-chat-attachments": {"task": "toc.chat.tasks.sweep_unsent_attachments", "schedule": 3600.0},
+    "clear-expired-sessions": {"task": "toc.accounts.tasks.clear_expired_sessions", "schedule": 3600.0},
     "sweep-sms": {
         "task": "toc.sms.tasks.sweep",
         "schedule": float(env.get_int("SMS_SWEEP_SECONDS", 15)),
