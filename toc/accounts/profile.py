@@ -62,10 +62,6 @@ class SignedInSession:
     def last_seen_at(self) -> datetime | None:
         return max((client.last_seen_at for client in self.clients), default=None)
 
-    @property
-    def connected_since(self) -> datetime | None:
-        return min((client.connected_at for client in self.clients), default=None)
-
 
 def public_id_of(session_key: str) -> str:
     return salted_hmac("toc.accounts.profile.session", session_key, algorithm="sha256").hexdigest()[:32]

@@ -134,15 +134,7 @@ def people_of(organisation_id: int, *, now: datetime, except_call: Call | None =
 
 def plan_for(*, callee: User, caller_is_local: bool, now: datetime, call: Call | None = None) -> routing.Plan:
     """The routing plan of a call to `callee` now."""
-    organisation_id = organisation_id_of(callee)
-    people = people_of(organisation_id, now=now, except_call=call)
-    person = people.get(callee.extension) or _person_without_extension(callee)
-    ring_seconds = Organisation.objects.values_list("ring_timeout_seconds", flat=True).get(pk=organisation_id)
-    return routing.plan_call(person, caller_is_local=caller_is_local, people=people, ring_seconds=ring_seconds)
-
-
-def _person_without_extension(user: User) -> routing.Person:
-    return routing.Person(user_id=user.pk, extension=user.extension, name=user.display_name, is_online=False)
+    return _plan(callee, caller_is_local=caller_is_local, now=now, call=call)
 
 
 def try_rule(*, user: User, presence: object, caller_is_local: object, now: datetime | None = None) -> routing.Plan:
@@ -154,13 +146,35 @@ def try_rule(*, user: User, presence: object, caller_is_local: object, now: date
         raise ValidationError({"presence": "Choose a presence."}) from None
     if not isinstance(caller_is_local, bool):
         raise ValidationError({"caller": "Choose a local or an outside caller."})
-    moment = now or timezone.now()
-    people = people_of(organisation_id_of(user), now=moment)
-    person = people.get(user.extension) or _person_without_extension(user)
-    tested = replace(person, presence=status, is_online=True, is_busy=False)
-    people = {**people, tested.extension: tested}
-    ring_seconds = Organisation.objects.values_list("ring_timeout_seconds", flat=True).get(pk=organisation_id_of(user))
-    return routing.plan_call(tested, caller_is_local=caller_is_local, people=people, ring_seconds=ring_seconds)
+    return _plan(
+        user,
+        caller_is_local=caller_is_local,
+        now=now or timezone.now(),
+        tested={"presence": status, "is_online": True, "is_busy": False},
+    )
+
+
+def _plan(
+    callee: User,
+    *,
+    caller_is_local: bool,
+    now: datetime,
+    call: Call | None = None,
+    tested: dict[str, Any] | None = None,
+) -> routing.Plan:
+    """`plan_call` for `callee` as the organisation is now (with `tested` facts changed)."""
+    organisation_id = organisation_id_of(callee)
+    people = people_of(organisation_id, now=now, except_call=call)
+    person = people.get(callee.extension) or _person_without_extension(callee)
+    if tested:
+        person = replace(person, **tested)
+        people = {**people, person.extension: person}
+    ring_seconds = Organisation.objects.values_list("ring_timeout_seconds", flat=True).get(pk=organisation_id)
+    return routing.plan_call(person, caller_is_local=caller_is_local, people=people, ring_seconds=ring_seconds)
+
+
+def _person_without_extension(user: User) -> routing.Person:
+    return routing.Person(user_id=user.pk, extension=user.extension, name=user.display_name, is_online=False)
 
 
 # --- saving -------------------------------------------------------------------------------------
